@@ -1,0 +1,48 @@
+// Parking and waking threads on a 32-bit atomic word (Linux futex).
+//
+// Every blocking primitive in concur keeps its whole state in atomics and
+// uses these two calls only to sleep until a word changes. The futex itself
+// carries no memory ordering that concur relies on: each caller publishes
+// with a release (or stronger) store and observes with an acquire (or
+// stronger) load of the atomic, so ThreadSanitizer, which does not see the
+// system call, still sees every happens-before edge.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+
+#include "concur/detail/deadline.hpp"
+
+namespace concur::detail {
+
+static_assert(sizeof(std::atomic<std::uint32_t>) == sizeof(std::uint32_t),
+              "futex words must be plain 32-bit integers");
+
+// Sleeps while `word` holds `expected`, until woken or until `deadline`.
+// Returns false only when the deadline passed; a true return may be spurious
+// (or mean the word already differed), so callers re-check their condition.
+bool futex_wait(std::atomic<std::uint32_t>& word, std::uint32_t expected,
+                const Deadline& deadline) noexcept;
+
+// Wakes up to `count` threads sleeping on `word`.
+void futex_wake(std::atomic<std::uint32_t>& word, int count) noexcept;
+inline void futex_wake_all(std::atomic<std::uint32_t>& word) noexcept {
+  futex_wake(word, 0x7fffffff);
+}
+
+// One step of a bounded spin: tells the core that this is a busy-wait loop,
+// which frees pipeline resources for the sibling hyper-thread.
+inline void cpu_relax() noexcept {
+#if defined(__x86_64__) || defined(__i386__)
+  __builtin_ia32_pause();
+#elif defined(__aarch64__)
+  asm volatile("yield" ::: "memory");
+#endif
+}
+
+// How many times a waiter re-checks before it parks. Long enough to cover a
+// short critical section on the other core (a few hundred nanoseconds),
+// short enough that an oversubscribed machine loses little to it.
+inline constexpr int kSpinLimit = 100;
+
+}  // namespace concur::detail

@@ -1,0 +1,787 @@
+// concur/threading.hpp — Python's `threading` module for C++20.
+//
+// Threads, locks, conditions, semaphores, events, barriers, timers and
+// thread-local values, with the behaviour Python documents for each: the
+// same blocking rules, the same return values on timeout, the same errors on
+// misuse (as typed exceptions derived from concur::Error). Unlike Python
+// there is no global interpreter lock: threads run in parallel on all cores.
+//
+// Conventions shared by every class here:
+//   * Blocking calls come in three forms: blocking (`acquire()`), with a
+//     timeout (`acquire(50ms)`, any std::chrono duration) and non-blocking
+//     (`acquire(false)`). Where Python returns a bool on timeout, so does
+//     concur. A negative timeout throws ValueError.
+//   * Memory ordering: everything a thread did before it releases a lock,
+//     sets an Event, releases a Semaphore, notifies a Condition or arrives
+//     at a Barrier is visible to the thread whose acquire/wait returns
+//     because of it. Thread::start() happens-before the thread's target
+//     runs, and the target's end happens-before join() returns.
+//   * Lock, RLock, Condition and Semaphore model the standard Lockable
+//     requirements (lock/unlock/try_lock, and try_lock_for/try_lock_until),
+//     so std::scoped_lock, std::unique_lock and std::lock_guard work; that
+//     is C++'s `with lock:`.
+//   * Blocked threads sleep on a futex after a short bounded spin; no call
+//     here busy-waits while blocked.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <exception>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <tuple>
+#include <type_traits>
+#include <utility>
+#include <vector>
+
+#include "concur/detail/deadline.hpp"
+#include "concur/detail/futex.hpp"
+#include "concur/detail/thread_annotations.hpp"
+#include "concur/errors.hpp"
+
+namespace concur::threading {
+
+// Raised by Barrier::wait when the barrier is broken or reset while a thread
+// waits, or is broken already when a thread arrives. As in Python, it is a
+// RuntimeError.
+CONCUR_DEFINE_ERROR(BrokenBarrierError, RuntimeError);
+
+namespace detail {
+using concur::detail::Deadline;
+
+// A number that names the calling thread and is never reused by another
+// thread in this process (unlike pthread_t or a kernel tid). 0 means none.
+std::uint64_t next_thread_key() noexcept;
+inline std::uint64_t this_thread_key() noexcept {
+  // Constant-initialised so that the hot path is one TLS load and a test.
+  thread_local std::uint64_t key = 0;
+  if (key == 0) key = next_thread_key();
+  return key;
+}
+}  // namespace detail
+
+// ---------------------------------------------------------------------------
+// Lock — Python's threading.Lock: a non-recursive mutual-exclusion lock.
+//
+// Thread safety: every member may be called concurrently from any thread.
+// As in Python, a Lock is not owned by the thread that acquired it: any
+// thread may release it. Releasing a Lock that is not locked throws
+// RuntimeError. Acquiring a Lock the calling thread already holds blocks
+// forever (or until its timeout), as in Python; use RLock to re-enter.
+//
+// Performance: the uncontended acquire/release pair is one compare-exchange
+// and one exchange, inlined. A contended acquire spins briefly, then parks
+// on a futex. The lock is not fair: a running thread may take it ahead of a
+// parked one, which is what makes it fast under contention.
+class CONCUR_CAPABILITY("mutex") Lock {
+ public:
+  Lock() noexcept = default;
+  Lock(const Lock&) = delete;
+  Lock& operator=(const Lock&) = delete;
+
+  // Blocks until the lock is acquired. Returns true, as Python does.
+  bool acquire() CONCUR_ACQUIRE() {
+    if (!try_fast()) acquire_slow(detail::Deadline::never());
+    return true;
+  }
+  // acquire(false) returns at once: true if the lock was taken.
+  bool acquire(bool blocking) CONCUR_TRY_ACQUIRE(true) {
+    if (try_fast()) return true;
+    return blocking && acquire_slow(detail::Deadline::never());
+  }
+  // Waits at most `timeout`; returns whether the lock was taken.
+  template <class Rep, class Period>
+  bool acquire(std::chrono::duration<Rep, Period> timeout)
+      CONCUR_TRY_ACQUIRE(true) {
+    auto deadline = detail::Deadline::after(timeout);
+    return try_fast() || acquire_slow(deadline);
+  }
+  // Releases the lock; any thread may. Throws RuntimeError if unlocked.
+  void release() CONCUR_RELEASE() {
+    // Release: publishes the critical section to the next acquirer, whose
+    // acquire-CAS or acquire-exchange reads this store.
+    std::uint32_t previous = state_.exchange(kUnlocked, std::memory_order_release);
+    if (previous != kLocked) release_slow(previous);
+  }
+  // Whether some thread holds the lock (a snapshot; it may change at once).
+  bool locked() const noexcept {
+    return state_.load(std::memory_order_relaxed) != kUnlocked;
+  }
+
+  // Lockable / TimedLockable, for std::scoped_lock and friends.
+  void lock() CONCUR_ACQUIRE() { acquire(); }
+  void unlock() CONCUR_RELEASE() { release(); }
+  bool try_lock() CONCUR_TRY_ACQUIRE(true) { return try_fast(); }
+  template <class Rep, class Period>
+  bool try_lock_for(std::chrono::duration<Rep, Period> timeout)
+      CONCUR_TRY_ACQUIRE(true) {
+    return acquire(timeout < timeout.zero() ? timeout.zero() : timeout);
+  }
+  template <class Clock, class Duration>
+  bool try_lock_until(std::chrono::time_point<Clock, Duration> when)
+      CONCUR_TRY_ACQUIRE(true) {
+    auto deadline = detail::Deadline::at(when);
+    return try_fast() || acquire_slow(deadline);
+  }
+
+ private:
+  friend class RLock;  // shares the slow path for its timed acquires
+
+  // The state word, the futex word:
+  //   kUnlocked  nobody holds the lock;
+  //   kLocked    held, and no thread is parked on the futex;
+  //   kContended held, and threads may be parked: release must wake one.
+  // Any thread moves kUnlocked -> kLocked (fast path) or -> kContended (a
+  // waiter that found the lock free after parking keeps the flag, since it
+  // cannot know whether others still sleep). Release moves anything -> 0.
+  static constexpr std::uint32_t kUnlocked = 0;
+  static constexpr std::uint32_t kLocked = 1;
+  static constexpr std::uint32_t kContended = 2;
+
+  bool try_fast() noexcept {
+    std::uint32_t expected = kUnlocked;
+    // Acquire: pairs with the release in release(), so the previous
+    // holder's writes are visible inside our critical section.
+    return state_.compare_exchange_strong(expected, kLocked,
+                                          std::memory_order_acquire,
+                                          std::memory_order_relaxed);
+  }
+  bool acquire_slow(const detail::Deadline& deadline);
+  void release_slow(std::uint32_t previous);
+
+  std::atomic<std::uint32_t> state_{kUnlocked};
+};
+
+// ---------------------------------------------------------------------------
+// RLock — Python's threading.RLock: a re-entrant lock with an owner.
+//
+// The thread that acquires it owns it and may acquire it again; each acquire
+// must be matched by a release, and the lock is free when the count returns
+// to zero. Only the owner may release it: release from any other thread
+// throws RuntimeError ("cannot release un-acquired lock"), as in Python.
+//
+// Thread safety: every member may be called concurrently from any thread.
+class CONCUR_CAPABILITY("mutex") RLock {
+ public:
+  RLock() noexcept = default;
+  RLock(const RLock&) = delete;
+  RLock& operator=(const RLock&) = delete;
+
+  bool acquire() CONCUR_ACQUIRE() {
+    if (reenter()) return true;
+    lock_.acquire();
+    take_ownership(1);
+    return true;
+  }
+  bool acquire(bool blocking) CONCUR_TRY_ACQUIRE(true) {
+    if (reenter()) return true;
+    if (!lock_.acquire(blocking)) return false;
+    take_ownership(1);
+    return true;
+  }
+  template <class Rep, class Period>
+  bool acquire(std::chrono::duration<Rep, Period> timeout)
+      CONCUR_TRY_ACQUIRE(true) {
+    auto deadline = detail::Deadline::after(timeout);
+    if (reenter()) return true;
+    if (!lock_.try_lock() && !acquire_until(deadline)) return false;
+    take_ownership(1);
+    return true;
+  }
+  // Throws RuntimeError unless the calling thread owns the lock.
+  void release() CONCUR_RELEASE();
+
+  // Whether any thread holds the lock.
+  bool locked() const noexcept { return lock_.locked(); }
+  // Whether the calling thread holds the lock (Python's _is_owned()).
+  bool is_owned() const noexcept {
+    // Relaxed: only the calling thread ever stores its own key here, so it
+    // reads back its own store or some other thread's key, never a false
+    // match, whatever the ordering.
+    return owner_.load(std::memory_order_relaxed) == detail::this_thread_key();
+  }
+  // How many times the calling thread holds the lock; 0 if it does not.
+  std::size_t recursion_count() const noexcept {
+    return is_owned() ? count_ : 0;
+  }
+
+  void lock() CONCUR_ACQUIRE() { acquire(); }
+  void unlock() CONCUR_RELEASE() { release(); }
+  bool try_lock() CONCUR_TRY_ACQUIRE(true) { return acquire(false); }
+  template <class Rep, class Period>
+  bool try_lock_for(std::chrono::duration<Rep, Period> timeout)
+      CONCUR_TRY_ACQUIRE(true) {
+    return acquire(timeout < timeout.zero() ? timeout.zero() : timeout);
+  }
+  template <class Clock, class Duration>
+  bool try_lock_until(std::chrono::time_point<Clock, Duration> when)
+      CONCUR_TRY_ACQUIRE(true) {
+    auto deadline = detail::Deadline::at(when);
+    if (reenter()) return true;
+    if (!lock_.try_lock() && !acquire_until(deadline)) return false;
+    take_ownership(1);
+    return true;
+  }
+
+ private:
+  friend class Condition;
+
+  bool reenter() noexcept {
+    if (!is_owned()) return false;
+    ++count_;
+    return true;
+  }
+  void take_ownership(std::size_t count) noexcept {
+    owner_.store(detail::this_thread_key(), std::memory_order_relaxed);
+    count_ = count;
+  }
+  bool acquire_until(const detail::Deadline& deadline);
+  // Condition::wait gives up every level of ownership and takes it back.
+  std::size_t release_all() noexcept;
+  void restore(std::size_t count) noexcept;
+
+  Lock lock_;
+  // Key of the owning thread, 0 when free (see is_owned for the ordering).
+  std::atomic<std::uint64_t> owner_{0};
+  // Recursion depth; read and written only by the owner, and handed from
+  // owner to owner through lock_'s acquire/release.
+  std::size_t count_ = 0;
+};
+
+// ---------------------------------------------------------------------------
+// Condition — Python's threading.Condition: a condition variable bound to a
+// lock (a Lock or an RLock; by default an RLock it owns).
+//
+// The Condition is itself a lock: acquire/release (and lock/unlock) act on
+// the underlying lock. wait, wait_for and notify must be called with the
+// lock held; otherwise they throw RuntimeError, as in Python. For a plain
+// Lock, "held" can only be checked as "locked by some thread" (Python has
+// the same limit), so a notify from a thread that does not hold a Lock that
+// another thread holds goes undetected and is a data race.
+//
+// notify(n) wakes the n threads that have waited longest (FIFO), as in
+// Python. Differences from Python: a waiter whose timeout expires at the
+// moment it is notified returns true and keeps the notification (Python
+// returns False and the notification is lost); spurious wake-ups never
+// reach the caller.
+//
+// Thread safety: every member may be called concurrently, under the rules
+// above.
+class CONCUR_CAPABILITY("mutex") Condition {
+ public:
+  // Over a new RLock owned by this Condition.
+  Condition();
+  explicit Condition(Lock& lock) noexcept;
+  explicit Condition(RLock& lock) noexcept;
+  Condition(const Condition&) = delete;
+  Condition& operator=(const Condition&) = delete;
+  ~Condition();
+
+  bool acquire() CONCUR_ACQUIRE();
+  bool acquire(bool blocking) CONCUR_TRY_ACQUIRE(true);
+  template <class Rep, class Period>
+  bool acquire(std::chrono::duration<Rep, Period> timeout)
+      CONCUR_TRY_ACQUIRE(true) CONCUR_NO_THREAD_SAFETY_ANALYSIS {
+    return rlock_ != nullptr ? rlock_->acquire(timeout) : lock_->acquire(timeout);
+  }
+  void release() CONCUR_RELEASE();
+  void lock() CONCUR_ACQUIRE() { acquire(); }
+  void unlock() CONCUR_RELEASE() { release(); }
+  bool try_lock() CONCUR_TRY_ACQUIRE(true) { return acquire(false); }
+
+  // Releases the lock, blocks until notified, and re-acquires the lock
+  // (every recursion level of an RLock). Returns true.
+  bool wait() { return wait_until(detail::Deadline::never()); }
+  // As wait(), for at most `timeout`: false if it timed out.
+  template <class Rep, class Period>
+  bool wait(std::chrono::duration<Rep, Period> timeout) {
+    return wait_until(detail::Deadline::after(timeout));
+  }
+  // Waits until predicate() is true; returns its last value (true).
+  template <class Predicate>
+  bool wait_for(Predicate predicate) {
+    return wait_for_until(predicate, detail::Deadline::never());
+  }
+  // As above, for at most `timeout`: returns the predicate's last value.
+  template <class Predicate, class Rep, class Period>
+  bool wait_for(Predicate predicate, std::chrono::duration<Rep, Period> timeout) {
+    return wait_for_until(predicate, detail::Deadline::after(timeout));
+  }
+
+  // Wakes up to n waiting threads (those that have waited longest). n may be
+  // zero. Throws RuntimeError if the lock is not held.
+  void notify(std::size_t n = 1);
+  void notify_all();
+
+ private:
+  struct Waiter;
+
+  bool wait_until(const detail::Deadline& deadline);
+  template <class Predicate>
+  bool wait_for_until(Predicate& predicate, const detail::Deadline& deadline) {
+    bool result = static_cast<bool>(predicate());
+    while (!result) {
+      if (deadline.expired()) break;
+      wait_until(deadline);
+      result = static_cast<bool>(predicate());
+    }
+    return result;
+  }
+  bool is_owned() const noexcept;
+  void unlink(Waiter* waiter) noexcept;
+
+  // Exactly one of these is set; own_ backs rlock_ for the default form.
+  std::unique_ptr<RLock> own_;
+  RLock* rlock_ = nullptr;
+  Lock* lock_ = nullptr;
+  // Waiters in arrival order, linked through nodes on their own stacks.
+  // Guarded by the Condition's lock: wait links and notify unlinks while
+  // holding it, and a timed-out waiter unlinks itself after re-acquiring it.
+  Waiter* head_ = nullptr;
+  Waiter* tail_ = nullptr;
+};
+
+// ---------------------------------------------------------------------------
+// Semaphore — Python's threading.Semaphore: a counter that acquire()
+// decrements, blocking while it is zero, and release(n) increments.
+//
+// A negative initial value throws ValueError, as does release(n) with n < 1.
+// Difference from Python: the counter is 32-bit; a release that would take it
+// past 4294967295 throws ValueError instead of growing without bound.
+//
+// Thread safety: every member may be called concurrently from any thread.
+// Like Python's, it is not fair: a released unit may go to a thread that
+// arrived after a sleeping one.
+class CONCUR_CAPABILITY("semaphore") Semaphore {
+ public:
+  explicit Semaphore(std::int64_t value = 1);
+  Semaphore(const Semaphore&) = delete;
+  Semaphore& operator=(const Semaphore&) = delete;
+  virtual ~Semaphore() = default;
+
+  bool acquire() CONCUR_ACQUIRE() {
+    if (!try_take()) acquire_slow(detail::Deadline::never());
+    return true;
+  }
+  bool acquire(bool blocking) CONCUR_TRY_ACQUIRE(true) {
+    if (try_take()) return true;
+    return blocking && acquire_slow(detail::Deadline::never());
+  }
+  template <class Rep, class Period>
+  bool acquire(std::chrono::duration<Rep, Period> timeout)
+      CONCUR_TRY_ACQUIRE(true) {
+    auto deadline = detail::Deadline::after(timeout);
+    return try_take() || acquire_slow(deadline);
+  }
+  // Adds n to the counter and wakes up to n waiters.
+  virtual void release(std::int64_t n = 1) CONCUR_RELEASE();
+  // The current counter (a snapshot), like Python's _value.
+  std::uint32_t value() const noexcept {
+    return value_.load(std::memory_order_relaxed);
+  }
+
+  void lock() CONCUR_ACQUIRE() { acquire(); }
+  void unlock() CONCUR_RELEASE() { release(); }
+  bool try_lock() CONCUR_TRY_ACQUIRE(true) { return try_take(); }
+  template <class Rep, class Period>
+  bool try_lock_for(std::chrono::duration<Rep, Period> timeout)
+      CONCUR_TRY_ACQUIRE(true) {
+    return acquire(timeout < timeout.zero() ? timeout.zero() : timeout);
+  }
+  template <class Clock, class Duration>
+  bool try_lock_until(std::chrono::time_point<Clock, Duration> when)
+      CONCUR_TRY_ACQUIRE(true) {
+    auto deadline = detail::Deadline::at(when);
+    return try_take() || acquire_slow(deadline);
+  }
+
+ protected:
+  static std::uint32_t checked_count(std::int64_t n, const char* what);
+  // Adds n unless that would pass `bound` (then throws ValueError with the
+  // message `overflow`), and wakes up to n sleepers.
+  void add(std::int64_t n, std::uint32_t bound, const char* overflow);
+
+  // The counter, also the futex word that waiters sleep on while it is 0.
+  std::atomic<std::uint32_t> value_;
+  // Threads parked (or about to park) on value_, so release can skip the
+  // wake-up system call when nobody sleeps.
+  std::atomic<std::uint32_t> sleepers_{0};
+
+ private:
+  bool try_take() noexcept {
+    std::uint32_t v = value_.load(std::memory_order_relaxed);
+    // Acquire: pairs with the release in add(), so what the releaser did
+    // before release() is visible to the acquirer.
+    while (v != 0) {
+      if (value_.compare_exchange_weak(v, v - 1, std::memory_order_acquire,
+                                       std::memory_order_relaxed)) {
+        return true;
+      }
+    }
+    return false;
+  }
+  bool acquire_slow(const detail::Deadline& deadline);
+};
+
+// BoundedSemaphore — Python's threading.BoundedSemaphore: a Semaphore whose
+// release throws ValueError if it would raise the counter above its initial
+// value, which catches releases without a matching acquire.
+class BoundedSemaphore : public Semaphore {
+ public:
+  explicit BoundedSemaphore(std::int64_t value = 1);
+  void release(std::int64_t n = 1) override CONCUR_RELEASE();
+
+ private:
+  std::uint32_t bound_;
+};
+
+// ---------------------------------------------------------------------------
+// Event — Python's threading.Event: a flag that threads wait to be set.
+//
+// set() wakes every waiter; a waiter woken by set() returns true even if
+// clear() follows at once (as in Python). wait(timeout) returns the flag,
+// i.e. false on timeout.
+//
+// Thread safety: every member may be called concurrently from any thread.
+class Event {
+ public:
+  Event() noexcept = default;
+  Event(const Event&) = delete;
+  Event& operator=(const Event&) = delete;
+
+  bool is_set() const noexcept {
+    // Acquire: a thread that sees the flag set also sees what the setter
+    // did before set().
+    return (word_.load(std::memory_order_acquire) & kSetBit) != 0;
+  }
+  void set();
+  void clear() noexcept;
+  // Blocks until the flag is set; returns true.
+  bool wait() { return wait_until(detail::Deadline::never()); }
+  // Blocks at most `timeout`; returns whether the flag was set.
+  template <class Rep, class Period>
+  bool wait(std::chrono::duration<Rep, Period> timeout) {
+    return wait_until(detail::Deadline::after(timeout));
+  }
+  // For the library's own waits that already hold a deadline.
+  bool wait_until(const detail::Deadline& deadline);
+
+ private:
+  // The futex word: bit 0 is the flag; bits 1..31 count the times the flag
+  // went from clear to set (mod 2^31). A waiter that saw a clear flag and
+  // later sees another count knows a set() happened in between, even if a
+  // clear() hid it again.
+  static constexpr std::uint32_t kSetBit = 1;
+  std::atomic<std::uint32_t> word_{0};
+  // Threads parked (or about to park) on word_, so set() can skip the
+  // wake-up system call when nobody sleeps.
+  std::atomic<std::uint32_t> sleepers_{0};
+};
+
+// ---------------------------------------------------------------------------
+// Barrier — Python's threading.Barrier: `parties` threads wait until all of
+// them have arrived, then all go on together; the barrier then resets
+// itself for the next cycle.
+//
+// wait() returns an index distinct for each thread of a cycle, from 0 (the
+// first to arrive) to parties-1 (the last, which also runs `action` before
+// the others are released). If the action throws, or a wait times out, or
+// abort() is called, the barrier is broken: every waiter, and every later
+// wait() until reset(), throws BrokenBarrierError. reset() breaks the
+// current cycle for its waiters and returns the barrier to its initial
+// state. A zero-party barrier throws ValueError.
+//
+// Thread safety: every member may be called concurrently from any thread.
+class Barrier {
+ public:
+  using Duration = std::chrono::steady_clock::duration;
+
+  explicit Barrier(std::size_t parties, std::function<void()> action = {},
+                   std::optional<Duration> timeout = std::nullopt);
+  Barrier(const Barrier&) = delete;
+  Barrier& operator=(const Barrier&) = delete;
+
+  // Waits for the other parties, for at most the default timeout if one was
+  // given at construction.
+  std::size_t wait();
+  template <class Rep, class Period>
+  std::size_t wait(std::chrono::duration<Rep, Period> timeout) {
+    return wait_until(detail::Deadline::after(timeout));
+  }
+  void reset();
+  void abort();
+
+  std::size_t parties() const noexcept { return parties_; }
+  // Threads waiting in the current cycle.
+  std::size_t n_waiting();
+  bool broken();
+
+ private:
+  enum class State { kFilling, kDraining, kResetting, kBroken };
+  std::size_t wait_until(const detail::Deadline& deadline);
+  void enter() CONCUR_REQUIRES(lock_);
+  void release_cycle() CONCUR_REQUIRES(lock_);
+  void wait_cycle(const detail::Deadline& deadline) CONCUR_REQUIRES(lock_);
+  void leave() CONCUR_REQUIRES(lock_);
+  void break_barrier() CONCUR_REQUIRES(lock_);
+
+  const std::size_t parties_;
+  const std::function<void()> action_;
+  const std::optional<Duration> timeout_;
+  Lock lock_;
+  Condition cond_{lock_};
+  State state_ CONCUR_GUARDED_BY(lock_) = State::kFilling;
+  std::size_t count_ CONCUR_GUARDED_BY(lock_) = 0;
+};
+
+// ---------------------------------------------------------------------------
+// Thread — Python's threading.Thread.
+//
+// Construct with a target callable and its arguments (copied or moved into
+// the thread, like std::thread), or derive from Thread and override run().
+// start() runs it on a new OS thread; join() waits for it to end.
+//
+// A Thread is a handle: copies refer to the same thread, as two Python names
+// bound to one Thread object do, and current_thread(), main_thread() and
+// enumerate() return such handles. A thread with a target owns its target,
+// so the handle may be destroyed while the thread runs (the thread goes on;
+// a non-daemon one is still joined at exit). A thread that runs an
+// overridden run() executes on the object that defines it, so that object
+// must live until run() returns: destroying it earlier aborts the process
+// with a message, because it cannot be made safe.
+//
+// Lifetime rules, as in Python: non-daemon threads are joined when the
+// program exits normally (return from main or std::exit); daemon threads are
+// not, and must not touch static objects that exit destroys. The daemon flag
+// defaults to the creating thread's. An exception that escapes the target or
+// run() goes to excepthook(), never to std::terminate.
+//
+// Misuse throws RuntimeError: start() twice, join() before start(), join()
+// from the thread itself, set_daemon() after start().
+//
+// Thread safety: distinct handles, and the same handle, may be used from
+// any thread concurrently.
+//
+// Differences from Python: when a target is given, the thread calls the
+// target, not run() (a subclass that overrides run() takes no target);
+// join(timeout) returns whether the thread ended instead of None.
+class Thread;
+
+struct ThreadOptions {
+  std::string name;              // empty: "Thread-N"
+  std::optional<bool> daemon;    // empty: the creating thread's flag
+};
+
+namespace detail {
+struct ThreadState;
+// A type-erased, move-only `void()` that owns its callable and arguments.
+struct Callable {
+  virtual ~Callable() = default;
+  virtual void operator()() = 0;
+};
+template <class F, class... Args>
+struct BoundCall final : Callable {
+  template <class G, class... A>
+  explicit BoundCall(G&& g, A&&... a)
+      : call(std::forward<G>(g), std::forward<A>(a)...) {}
+  void operator()() override {
+    std::apply([](auto& f, auto&... a) { std::invoke(f, a...); }, call);
+  }
+  std::tuple<F, Args...> call;
+};
+template <class F, class... Args>
+std::unique_ptr<Callable> bind_call(F&& f, Args&&... args) {
+  return std::make_unique<BoundCall<std::decay_t<F>, std::decay_t<Args>...>>(
+      std::forward<F>(f), std::forward<Args>(args)...);
+}
+template <class F, class... Args>
+concept Target = !std::is_base_of_v<Thread, std::decay_t<F>> &&
+                 !std::is_same_v<std::decay_t<F>, ThreadOptions> &&
+                 std::is_invocable_v<std::decay_t<F>&, std::decay_t<Args>&...>;
+}  // namespace detail
+
+class Thread {
+ public:
+  // A thread with no target: run() does nothing unless a subclass overrides
+  // it.
+  Thread();
+  explicit Thread(ThreadOptions options);
+  template <class F, class... Args>
+    requires detail::Target<F, Args...>
+  explicit Thread(F&& target, Args&&... args)
+      : Thread(ThreadOptions{}, detail::bind_call(std::forward<F>(target),
+                                                  std::forward<Args>(args)...)) {}
+  template <class F, class... Args>
+    requires detail::Target<F, Args...>
+  Thread(ThreadOptions options, F&& target, Args&&... args)
+      : Thread(std::move(options),
+               detail::bind_call(std::forward<F>(target),
+                                 std::forward<Args>(args)...)) {}
+  Thread(const Thread& other) noexcept;
+  Thread& operator=(const Thread& other) noexcept;
+  virtual ~Thread();
+
+  // Starts the thread. Throws RuntimeError if it was started before, or if
+  // the system cannot create a thread.
+  void start();
+  // Waits until the thread ends.
+  void join() { join_until(detail::Deadline::never()); }
+  // Waits at most `timeout`; returns whether the thread has ended.
+  template <class Rep, class Period>
+  bool join(std::chrono::duration<Rep, Period> timeout) {
+    return join_until(detail::Deadline::after(timeout));
+  }
+  // From just before the target starts until just after it ends.
+  bool is_alive() const noexcept;
+
+  std::string name() const;
+  void set_name(std::string name);
+  bool daemon() const noexcept;
+  void set_daemon(bool daemon);
+  // pthread identifier (as get_ident() returns in that thread); empty until
+  // started. May be reused by a later thread once this one has ended.
+  std::optional<std::uint64_t> ident() const noexcept;
+  // Kernel thread id (as get_native_id() returns in that thread); empty
+  // until started.
+  std::optional<long> native_id() const noexcept;
+
+  friend bool operator==(const Thread& a, const Thread& b) noexcept {
+    return a.state_ == b.state_;
+  }
+
+ protected:
+  // What the thread does. The default calls the target, if any.
+  virtual void run();
+
+ protected:
+  Thread(ThreadOptions options, std::unique_ptr<detail::Callable> target);
+
+ private:
+  friend Thread current_thread();
+  friend Thread main_thread();
+  friend std::vector<Thread> enumerate();
+  friend struct detail::ThreadState;
+
+  explicit Thread(std::shared_ptr<detail::ThreadState> state) noexcept;
+  bool join_until(const detail::Deadline& deadline);
+  void let_go() noexcept;
+
+  std::shared_ptr<detail::ThreadState> state_;
+};
+
+// What excepthook() receives about an exception that escaped a thread.
+struct ExceptHookArgs {
+  std::exception_ptr exc_value;   // the exception itself, to rethrow
+  std::string exc_type;           // its C++ type, demangled
+  std::optional<Thread> thread;   // the thread it escaped from
+};
+using ExceptHook = std::function<void(const ExceptHookArgs&)>;
+
+// Handles an exception that escaped a Thread: calls the installed hook.
+void excepthook(const ExceptHookArgs& args);
+// Installs `hook` and returns the previous one; an empty hook restores the
+// default. Like assigning Python's threading.excepthook.
+ExceptHook set_excepthook(ExceptHook hook);
+// The default hook (Python's threading.__excepthook__): prints "Exception in
+// thread NAME:" and "TYPE: what()" to stderr.
+void default_excepthook(const ExceptHookArgs& args);
+
+// ---------------------------------------------------------------------------
+// Timer — Python's threading.Timer: a Thread that calls a function after an
+// interval unless cancel() is called first.
+//
+// Like any targeted Thread, the handle may be destroyed after start(): the
+// timer still fires (`Timer(1s, f).start();` works as in Python). A negative
+// interval throws ValueError.
+class Timer : public Thread {
+ public:
+  template <class Rep, class Period, class F, class... Args>
+    requires std::is_invocable_v<std::decay_t<F>&, std::decay_t<Args>&...>
+  Timer(std::chrono::duration<Rep, Period> interval, F&& function, Args&&... args)
+      : Timer(std::make_shared<Event>(),
+              concur::detail::checked_timeout(interval),
+              detail::bind_call(std::forward<F>(function),
+                                std::forward<Args>(args)...)) {}
+  // Stops the timer if it is still waiting; harmless afterwards.
+  void cancel() { finished_->set(); }
+
+ private:
+  Timer(std::shared_ptr<Event> finished,
+        std::chrono::steady_clock::duration interval,
+        std::unique_ptr<detail::Callable> function);
+  std::shared_ptr<Event> finished_;
+};
+
+// ---------------------------------------------------------------------------
+// local<T> — Python's threading.local: one T per thread.
+//
+// Each thread that calls get() (or uses -> or *) first gets its own T, made
+// from the constructor arguments given to local (copied for each thread).
+// A thread's T is destroyed when that thread ends (for a concur Thread,
+// before join() returns), or when the local itself is destroyed, whichever
+// comes first.
+//
+// Thread safety: get() may be called concurrently from any number of
+// threads; each sees only its own T.
+namespace detail {
+struct LocalControl;
+void* local_find(std::uint64_t id) noexcept;
+void* local_insert(const std::shared_ptr<LocalControl>& control,
+                   std::shared_ptr<void> value);
+std::shared_ptr<LocalControl> local_control();
+std::uint64_t local_id(const LocalControl& control) noexcept;
+void local_release_thread() noexcept;
+}  // namespace detail
+
+template <class T>
+class local {
+ public:
+  template <class... Args>
+  explicit local(Args&&... args)
+      : factory_([... a = std::forward<Args>(args)]() {
+          return std::make_shared<T>(a...);
+        }),
+        control_(detail::local_control()),
+        id_(detail::local_id(*control_)) {}
+  local(const local&) = delete;
+  local& operator=(const local&) = delete;
+
+  T& get() {
+    if (void* found = detail::local_find(id_)) return *static_cast<T*>(found);
+    return *static_cast<T*>(detail::local_insert(control_, factory_()));
+  }
+  T* operator->() { return &get(); }
+  T& operator*() { return get(); }
+
+ private:
+  std::function<std::shared_ptr<T>()> factory_;
+  std::shared_ptr<detail::LocalControl> control_;
+  std::uint64_t id_;
+};
+
+// ---------------------------------------------------------------------------
+// Module functions.
+
+// The calling thread's Thread: "MainThread" for the main thread, and a
+// daemon "Dummy-N" for a thread concur did not start (alive until that
+// thread ends; it cannot be joined).
+Thread current_thread();
+Thread main_thread();
+// Every alive thread: started and not ended, the main thread and the dummies.
+std::vector<Thread> enumerate();
+std::size_t active_count();
+// pthread identifier of the calling thread.
+std::uint64_t get_ident() noexcept;
+// Kernel thread id of the calling thread.
+long get_native_id() noexcept;
+// The stack size for threads started from now on (0: the system default).
+std::size_t stack_size() noexcept;
+// Sets it and returns the previous value. A size other than 0 below 32 KiB
+// throws ValueError, as in Python.
+std::size_t stack_size(std::size_t size);
+
+}  // namespace concur::threading
