@@ -572,8 +572,8 @@ class Barrier {
 class Thread;
 
 struct ThreadOptions {
-  std::string name;              // empty: "Thread-N"
-  std::optional<bool> daemon;    // empty: the creating thread's flag
+  std::string name{};            // empty: "Thread-N"
+  std::optional<bool> daemon{};  // empty: the creating thread's flag
 };
 
 namespace detail {

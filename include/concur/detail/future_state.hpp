@@ -1,0 +1,234 @@
+// The shared state behind concur::futures::Future<T>, and the task that a
+// pool runs to fill it.
+//
+// One allocation holds the whole story of a submitted call: the callable and
+// its arguments, the status word, the result or the exception, and the
+// listeners (done-callbacks and the waiters of wait() / as_completed()). A
+// Future is a counted reference to it; so is a pool queue while the task is
+// queued.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <exception>
+#include <functional>
+#include <optional>
+#include <stop_token>
+#include <type_traits>
+#include <tuple>
+#include <utility>
+#include <variant>
+#include <vector>
+
+#include "concur/detail/deadline.hpp"
+#include "concur/detail/thread_annotations.hpp"
+#include "concur/threading.hpp"
+
+namespace concur::futures::detail {
+
+using concur::detail::Deadline;
+
+class StateBase;
+
+// Someone waiting for several futures at once (wait(), as_completed()). It is
+// linked into each future's listener list and told of each completion.
+class CompletionWaiter {
+ public:
+  virtual void on_done(StateBase& state) = 0;
+
+ protected:
+  ~CompletionWaiter() = default;
+};
+
+[[noreturn]] void throw_invalid_state(const char* what);
+
+// The type-independent part of a future's state.
+class StateBase {
+ public:
+  // The status word, also the futex word that result() sleeps on.
+  //   bits 0-1  the state: kPending, kRunning, kCancelled or kFinished;
+  //             it only moves forward (pending -> running -> finished,
+  //             pending -> cancelled, pending -> finished);
+  //   kSleepers some thread sleeps on the futex: completion must wake it;
+  //   kListeners callbacks or waiters are registered under mu_: completion
+  //             must lock mu_ and run them.
+  // The flags are set with fetch_or before sleeping / registering, so the
+  // completer, whose CAS moves the state, either sees them or is seen.
+  static constexpr std::uint32_t kPending = 0;
+  static constexpr std::uint32_t kRunning = 1;
+  static constexpr std::uint32_t kCancelled = 2;
+  static constexpr std::uint32_t kFinished = 3;
+  static constexpr std::uint32_t kStateMask = 3;
+  static constexpr std::uint32_t kSleepers = 4;
+  static constexpr std::uint32_t kListeners = 8;
+
+  StateBase() noexcept = default;
+  StateBase(const StateBase&) = delete;
+  StateBase& operator=(const StateBase&) = delete;
+
+  void retain() noexcept {
+    // Relaxed: a new reference is made from an existing one, which already
+    // keeps the object alive; no data is published by counting.
+    refs_.fetch_add(1, std::memory_order_relaxed);
+  }
+  void release() noexcept {
+    // acq_rel: every owner's last use happens-before the delete.
+    if (refs_.fetch_sub(1, std::memory_order_acq_rel) == 1) delete this;
+  }
+
+  std::uint32_t state() const noexcept {
+    // Acquire: a reader that sees kFinished also sees the value or error.
+    return status_.load(std::memory_order_acquire) & kStateMask;
+  }
+  bool done() const noexcept { return state() >= kCancelled; }
+
+  // Python's set_running_or_notify_cancel: pending -> running (true), or
+  // false if cancelled. Throws RuntimeError in any other state.
+  bool set_running_or_notify_cancel();
+  // pending -> cancelled; true if cancelled now or before.
+  bool cancel();
+  // Blocks until done or the deadline; returns done().
+  bool wait_until(const Deadline& deadline);
+  // Throws CancelledError if cancelled; returns the stored exception (null
+  // if none). Call only when done().
+  std::exception_ptr error_after_done() const;
+
+  // Runs `callback` once the future is done: now, if it is.
+  void add_done_callback(std::function<void()> callback);
+  // Registers a waiter; returns false (and registers nothing) if done.
+  bool add_waiter(CompletionWaiter& waiter);
+  void remove_waiter(CompletionWaiter& waiter);
+
+  // Store the error and finish; false if the future was done (or being
+  // completed) already, in which case nothing is stored.
+  bool try_set_exception(std::exception_ptr error);
+
+  // The stop source of a task that takes a std::stop_token (or null).
+  std::stop_source* stop_source() noexcept {
+    return stop_ ? &*stop_ : nullptr;
+  }
+
+  // Runs the submitted call, if this state is a task.
+  virtual void run() {}
+
+  // Intrusive link for the pools' queues.
+  StateBase* next_in_queue = nullptr;
+
+ protected:
+  virtual ~StateBase() = default;
+
+  // The right to store a result: the first caller gets it, so that two
+  // concurrent setters never both write the value. Relaxed: it orders
+  // nothing, only the winner writes.
+  bool claim() noexcept {
+    return !done() && !claimed_.exchange(true, std::memory_order_relaxed);
+  }
+  // Moves a pending or running future to finished, after the claimant has
+  // stored the value or the error; false if a cancel() won the race.
+  bool finish() noexcept;
+  void make_stoppable() { stop_.emplace(); }
+
+  std::exception_ptr error_;  // written before finish(), read after done
+
+ private:
+  void complete(std::uint32_t old_status) noexcept;
+
+  // Starts at 1: the reference of whoever made the state.
+  std::atomic<std::uint32_t> refs_{1};
+  std::atomic<std::uint32_t> status_{kPending};
+  std::atomic<bool> claimed_{false};
+  threading::Lock mu_;
+  std::vector<std::function<void()>> callbacks_ CONCUR_GUARDED_BY(mu_);
+  std::vector<CompletionWaiter*> waiters_ CONCUR_GUARDED_BY(mu_);
+  std::optional<std::stop_source> stop_;
+};
+
+template <class T>
+using Stored = std::conditional_t<std::is_void_v<T>, std::monostate, T>;
+
+template <class T>
+class State : public StateBase {
+ public:
+  // Stores the value and finishes; false if the future was done (or being
+  // completed) already.
+  template <class... Args>
+  bool try_set_value(Args&&... args) {
+    if (!this->claim()) return false;
+    try {
+      value_.emplace(std::forward<Args>(args)...);
+    } catch (...) {
+      // The claim is ours: the future must still end, with this error.
+      this->error_ = std::current_exception();
+      this->finish();
+      throw;
+    }
+    return this->finish();
+  }
+  // Call only when done() and not failed.
+  const Stored<T>& value() const noexcept { return *value_; }
+  // For a consumer that is the only reader (map's chunks).
+  Stored<T>& mutable_value() noexcept { return *value_; }
+
+ private:
+  std::optional<Stored<T>> value_;
+};
+
+// The result type of calling F with Args, with a std::stop_token first if F
+// accepts one.
+template <class F, class... Args>
+constexpr bool kTakesStopToken =
+    std::is_invocable_v<F&, std::stop_token, Args&...>;
+
+template <class F, class... Args>
+struct CallResult {
+  using type = std::invoke_result_t<F&, Args&...>;
+};
+template <class F, class... Args>
+  requires kTakesStopToken<F, Args...>
+struct CallResult<F, Args...> {
+  using type = std::invoke_result_t<F&, std::stop_token, Args&...>;
+};
+
+// A submitted call: the state plus the callable and its arguments.
+template <class R, class F, class... Args>
+class Task final : public State<R> {
+ public:
+  template <class G, class... A>
+  explicit Task(G&& fn, A&&... args)
+      : call_(std::forward<G>(fn), std::forward<A>(args)...) {
+    if constexpr (kTakesStopToken<F, Args...>) this->make_stoppable();
+  }
+
+  void run() override {
+    if (!this->set_running_or_notify_cancel()) return;
+    try {
+      // A false return means the caller set the result by hand while the
+      // task ran; as in Python, the first result stands.
+      if constexpr (std::is_void_v<R>) {
+        invoke();
+        this->try_set_value();
+      } else {
+        this->try_set_value(invoke());
+      }
+    } catch (...) {
+      this->try_set_exception(std::current_exception());
+    }
+  }
+
+ private:
+  decltype(auto) invoke() {
+    return std::apply(
+        [this](F& fn, Args&... args) -> decltype(auto) {
+          if constexpr (kTakesStopToken<F, Args...>) {
+            return std::invoke(fn, this->stop_source()->get_token(), args...);
+          } else {
+            return std::invoke(fn, args...);
+          }
+        },
+        call_);
+  }
+
+  std::tuple<F, Args...> call_;
+};
+
+}  // namespace concur::futures::detail

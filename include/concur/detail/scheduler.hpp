@@ -1,0 +1,127 @@
+// Scheduler: the worker threads behind futures::ThreadPoolExecutor.
+//
+// Design.
+//   * Each worker owns a WorkStealingDeque. A task submitted from inside a
+//     task of the same pool goes to the submitting worker's deque (no lock,
+//     no shared cache line); the worker pops its own deque LIFO, and idle
+//     workers steal from the others FIFO.
+//   * A task submitted from any other thread goes to the inbox, one FIFO
+//     list under a lock, so that external submissions start in the order
+//     they were made, as in Python. Workers look at their own deque first,
+//     then the inbox, then steal.
+//   * Workers are started on demand, as in Python: a submission wakes a
+//     sleeping worker if there is one, and otherwise starts a new one while
+//     there are fewer than max_workers. Idle workers are reused.
+//   * An idle worker spins briefly, then sleeps on an event count (epoch_,
+//     a futex word). A submitter wakes one sleeper only when sleepers_ says
+//     there is one, so a busy pool makes no system calls.
+//   * A worker that waits on a future (Future::result inside a task) runs
+//     other tasks meanwhile, so that nested submit-and-wait cannot starve
+//     the pool; when there is nothing to run it sleeps on the future.
+//
+// Memory ordering.
+//   * A task's data is published to the worker that runs it by the deque
+//     (release store of bottom / acquire load, see work_stealing_deque.hpp)
+//     or by the inbox lock.
+//   * Lost wake-ups: a worker going to sleep increments sleepers_, then
+//     re-checks every queue; a submitter publishes the task, then reads
+//     sleepers_. Both sides put a seq_cst operation between their write and
+//     their read (Dekker), so either the worker sees the task or the
+//     submitter sees the sleeper. The sleeper reads epoch_ before its
+//     re-check and sleeps only while epoch_ is unchanged, and the submitter
+//     bumps epoch_ before waking, so a wake between the two is not lost.
+#pragma once
+
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "concur/detail/future_state.hpp"
+#include "concur/detail/work_stealing_deque.hpp"
+#include "concur/threading.hpp"
+
+namespace concur::futures::detail {
+
+class Scheduler {
+ public:
+  struct Options {
+    std::size_t max_workers;
+    std::string thread_name_prefix;
+    std::function<void()> initializer;
+  };
+
+  explicit Scheduler(Options options);
+  Scheduler(const Scheduler&) = delete;
+  Scheduler& operator=(const Scheduler&) = delete;
+  // Shuts down and waits for every worker.
+  ~Scheduler();
+
+  // Queues `task`, taking over one reference to it. Throws RuntimeError
+  // after shutdown and BrokenThreadPool once the pool is broken; the
+  // reference is released in both cases.
+  void submit(StateBase* task);
+  void shutdown(bool wait, bool cancel_futures);
+
+  std::size_t max_workers() const noexcept { return workers_.size(); }
+  // Threads started so far.
+  std::size_t worker_count() const noexcept {
+    return spawned_.load(std::memory_order_acquire);
+  }
+
+ private:
+  struct Worker;
+  friend bool wait_for_state(StateBase& state, const Deadline& deadline);
+
+  void spawn_worker();
+  void worker_main(Worker& self);
+  StateBase* find_task(Worker& self);
+  StateBase* take_from_inbox(Worker& self);
+  std::vector<StateBase*> drain_inbox() CONCUR_REQUIRES(inbox_mu_);
+  bool has_work();
+  void execute(StateBase* task);
+  void wake_one();
+  void wake_if_sleeping();
+  void break_pool(const std::string& reason);
+  bool help_until_done(Worker& self, StateBase& state, const Deadline& deadline);
+
+  const std::string name_prefix_;
+  const std::function<void()> initializer_;
+
+  // Sized to max_workers at construction and never resized, so readers may
+  // index it below spawned_ without a lock. Entry i is written once, before
+  // spawned_ is raised past i (release), and read after an acquire load.
+  std::vector<std::unique_ptr<Worker>> workers_;
+  std::atomic<std::size_t> spawned_{0};
+
+  // Guards the inbox and the shutdown / broken transitions: a submit
+  // checks the flags and enqueues under it, so no task is queued after the
+  // pool shut down or broke.
+  threading::Lock inbox_mu_;
+  StateBase* inbox_head_ CONCUR_GUARDED_BY(inbox_mu_) = nullptr;
+  StateBase* inbox_tail_ CONCUR_GUARDED_BY(inbox_mu_) = nullptr;
+  std::string broken_reason_ CONCUR_GUARDED_BY(inbox_mu_);
+  // Tasks in the inbox, readable without the lock by a worker deciding
+  // where to look or whether to sleep.
+  std::atomic<std::size_t> inbox_size_{0};
+  // Written under inbox_mu_; read without it by workers (seq_cst where a
+  // worker decides to exit; see the .cpp) and by nested submits.
+  std::atomic<bool> shutdown_{false};
+  std::atomic<bool> cancel_futures_{false};
+  std::atomic<bool> broken_{false};
+
+  alignas(64) std::atomic<std::uint32_t> epoch_{0};
+  alignas(64) std::atomic<std::uint32_t> sleepers_{0};
+
+  // Serialises starting workers, and orders it with shutdown's join.
+  threading::Lock spawn_mu_;
+};
+
+// Waits until `state` is done or the deadline passes; returns done(). On a
+// worker thread of a pool, runs that pool's tasks meanwhile.
+bool wait_for_state(StateBase& state, const Deadline& deadline);
+
+}  // namespace concur::futures::detail

@@ -1,0 +1,484 @@
+// SegmentedQueue: the unbounded lock-free multi-producer multi-consumer FIFO
+// behind queue::SimpleQueue, with a blocking pop that parks on a futex.
+//
+// Structure. Items live in blocks of kSlots slots linked in a list. Each end
+// of the queue (head for pops, tail for pushes) is an index word and a
+// pointer to the block the index is in. Every push and every pop takes the
+// next position of its end with a compare-exchange on the index, and then
+// works on that position's slot alone, so producers and consumers meet only
+// in the slot they share: a producer writes the item and sets the slot's
+// kWritten bit; the consumer waits for the bit, moves the item out and sets
+// kRead. The design follows crossbeam's SegQueue (one lap of positions per
+// block, the last position of each lap a sentinel while the next block is
+// linked, per-slot bits deciding who frees a block), adapted for C++ items
+// and extended with sleeping consumers.
+//
+// Why a position's claim and its block agree. An end's index only grows, so
+// a compare-exchange that succeeds proves the index did not move since the
+// thread loaded it; the block pointer, loaded in between, was therefore the
+// one for that index (it changes only while the index sits on a sentinel,
+// which threads wait out). A thread never touches a block it has not claimed
+// a position in, so a stale pointer is harmless: its compare-exchange fails.
+//
+// Emptiness. A consumer claims a position only if the tail is past it, so
+// every claimed position has a producer, which may still be writing (the
+// consumer then waits a few instructions for kWritten). Hence a pop that
+// finds the queue empty, or times out, has claimed nothing and loses nothing.
+//
+// Freeing blocks. A block is finished when every slot has been read; the
+// reader of its last slot starts the walk over the others, setting kDestroy
+// on each slot whose reader has not yet set kRead, and stops there: that
+// reader sees kDestroy when it sets kRead and continues the walk. Whoever
+// finishes the walk frees the block (into a one-block spare, which the next
+// push to need a block takes, sparing the allocator in steady state).
+// Producers are done with a slot before its reader starts, so readers alone
+// decide.
+//
+// Memory ordering. The item is written before the release that sets
+// kWritten, and read after the acquire that sees it: everything the
+// producer did before push() happens-before the pop() that returns the item.
+// Linking a block stores, in this order, the tail's block, the tail's index
+// (past the sentinel) and the old block's `next`, all with release; a
+// consumer moves the head into the new block only after acquiring `next`,
+// so the head never passes the tail. Sleeping uses the Dekker pattern
+// between a consumer (announce in sleepers_, then look at the tail) and a
+// producer (move the tail, then look at sleepers_), all seq_cst, so that one
+// of them sees the other: no wake-up is lost.
+//
+// Progress. Pushes and pops never block each other except for a few
+// instructions: a consumer waiting for the producer of its slot to finish
+// writing, or a thread waiting for the next block to be linked. Those waits
+// spin briefly, then yield the processor, so that on an oversubscribed
+// machine the preempted thread gets to run.
+#pragma once
+
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+#include <new>
+#include <optional>
+#include <thread>
+#include <type_traits>
+#include <utility>
+
+#include "concur/detail/deadline.hpp"
+#include "concur/detail/futex.hpp"
+
+namespace concur::detail {
+
+// Waits for another thread that is in the middle of a short step: spins
+// with growing pauses, then yields, because if that thread was preempted
+// only giving up the processor lets it finish.
+class Backoff {
+ public:
+  void pause() noexcept {
+    if (step_ < kYieldStep) {
+      for (int i = 0; i < (1 << step_); ++i) cpu_relax();
+      ++step_;
+    } else {
+      std::this_thread::yield();
+    }
+  }
+
+ private:
+  // 2^0 + ... + 2^5 = 63 pauses, about a microsecond, before yielding.
+  static constexpr int kYieldStep = 6;
+  int step_ = 0;
+};
+
+template <class T>
+class SegmentedQueue {
+  // A claimed slot must be filled and a claimed item must be delivered, so
+  // the moves into and out of a slot may not fail. SimpleQueue uses a
+  // locked queue for other types.
+  static_assert(std::is_nothrow_move_constructible_v<T>,
+                "SegmentedQueue needs items that move without throwing");
+  static_assert(std::is_nothrow_destructible_v<T>);
+
+ public:
+  SegmentedQueue() {
+    Block* first = new Block;
+    head_.block.store(first, std::memory_order_relaxed);
+    tail_.block.store(first, std::memory_order_relaxed);
+  }
+  SegmentedQueue(const SegmentedQueue&) = delete;
+  SegmentedQueue& operator=(const SegmentedQueue&) = delete;
+
+  // Runs with no other thread using the queue, so every claimed position
+  // holds an item and relaxed loads see the last values.
+  ~SegmentedQueue() {
+    std::uint64_t position = head_.index.load(std::memory_order_relaxed) >> kShift;
+    const std::uint64_t end = tail_.index.load(std::memory_order_relaxed) >> kShift;
+    Block* block = head_.block.load(std::memory_order_relaxed);
+    for (; position != end; ++position) {
+      const std::uint64_t offset = position % kLap;
+      if (offset == kSlots) {
+        Block* next = block->next.load(std::memory_order_relaxed);
+        delete block;
+        block = next;
+      } else {
+        block->slots[offset].item()->~T();
+      }
+    }
+    delete block;
+    delete spare_.load(std::memory_order_relaxed);
+  }
+
+  // Appends an item. Never blocks. If constructing the item (or a block for
+  // it) throws, the queue is unchanged.
+  template <class U>
+  void push(U&& item) {
+    if constexpr (!std::is_nothrow_constructible_v<T, U&&>) {
+      // Whatever may throw happens before a slot is claimed.
+      T built(std::forward<U>(item));
+      push(std::move(built));
+    } else {
+      Block* fresh = nullptr;
+      // Acquire: pairs with the release stores that link a block (see the
+      // header), so that the block this index lies in is the one loaded.
+      std::uint64_t tail = tail_.index.load(std::memory_order_acquire);
+      Block* block = tail_.block.load(std::memory_order_acquire);
+      Backoff backoff;
+      for (;;) {
+        const std::uint64_t offset = (tail >> kShift) % kLap;
+        if (offset == kSlots) {
+          backoff.pause();  // the next block is being linked
+          tail = tail_.index.load(std::memory_order_acquire);
+          block = tail_.block.load(std::memory_order_acquire);
+          continue;
+        }
+        // Taking the block's last slot obliges us to link the next block:
+        // allocate it first, while a failure still leaves nothing claimed.
+        if (offset + 1 == kSlots && fresh == nullptr) fresh = new_block();
+        // seq_cst: the producer half of the Dekker pattern with sleeping
+        // consumers (see wake_one); acquire on failure, as for the load.
+        if (tail_.index.compare_exchange_weak(tail, tail + kStep,
+                                              std::memory_order_seq_cst,
+                                              std::memory_order_acquire)) {
+          if (offset + 1 == kSlots) {
+            link(block, fresh, tail + kStep);
+            fresh = nullptr;
+          }
+          Slot& slot = block->slots[offset];
+          ::new (static_cast<void*>(slot.storage)) T(std::forward<U>(item));
+          // Release: publishes the item to the consumer that sees kWritten.
+          slot.state.fetch_or(kWritten, std::memory_order_release);
+          if (fresh != nullptr) recycle(fresh);
+          wake_one();
+          return;
+        }
+        block = tail_.block.load(std::memory_order_acquire);
+      }
+    }
+  }
+
+  // Removes and returns the oldest item, or nothing if the queue is empty.
+  std::optional<T> try_pop() noexcept {
+    std::uint64_t head = head_.index.load(std::memory_order_acquire);
+    Block* block = head_.block.load(std::memory_order_acquire);
+    Backoff backoff;
+    for (;;) {
+      const std::uint64_t offset = (head >> kShift) % kLap;
+      if (offset == kSlots) {
+        backoff.pause();  // the head is moving to the next block
+        head = head_.index.load(std::memory_order_acquire);
+        block = head_.block.load(std::memory_order_acquire);
+        continue;
+      }
+      std::uint64_t new_head = head + kStep;
+      if ((head & kHasNext) == 0) {
+        // seq_cst fence: the consumer half of the Dekker pattern (see
+        // pop); it also orders this tail load after the head load above.
+        std::atomic_thread_fence(std::memory_order_seq_cst);
+        const std::uint64_t tail = tail_.index.load(std::memory_order_relaxed);
+        if ((head >> kShift) == (tail >> kShift)) return std::nullopt;
+        // The tail is in a later block, so this block is full of claimed
+        // positions: no need to look at the tail again until we leave it.
+        if ((head >> kShift) / kLap != (tail >> kShift) / kLap) {
+          new_head |= kHasNext;
+        }
+      }
+      // seq_cst is not needed for the Dekker pattern here (the fence does
+      // that); acquire pairs with the release stores that move the head.
+      if (head_.index.compare_exchange_weak(head, new_head,
+                                            std::memory_order_acquire,
+                                            std::memory_order_acquire)) {
+        if (offset + 1 == kSlots) advance_head(block, new_head);
+        return take(block, offset);
+      }
+      block = head_.block.load(std::memory_order_acquire);
+    }
+  }
+
+  // As try_pop, but waits until `deadline` for an item: spins briefly, then
+  // sleeps on the futex until a push wakes it.
+  std::optional<T> pop(const Deadline& deadline) {
+    if (auto item = try_pop()) return item;
+    if (deadline.expired()) return std::nullopt;
+    for (int i = 0; i < kPopSpins; ++i) {
+      cpu_relax();
+      if (auto item = try_pop()) return item;
+    }
+    for (;;) {
+      // seq_cst: the consumer half of the Dekker pattern; try_pop's fence
+      // orders its look at the tail after this announcement.
+      sleepers_.fetch_add(1, std::memory_order_seq_cst);
+      if (auto item = try_pop()) {
+        withdraw();
+        return item;
+      }
+      if (!sleep(deadline)) {
+        withdraw();
+        return try_pop();
+      }
+    }
+  }
+
+  // Items pushed and not yet popped (a snapshot: exact only when no push
+  // or pop runs). Positions claimed by pushes still writing count as items.
+  std::size_t size() const noexcept {
+    for (;;) {
+      // seq_cst: a consistent pair of ends, checked by re-reading the tail.
+      const std::uint64_t tail = tail_.index.load(std::memory_order_seq_cst);
+      const std::uint64_t head = head_.index.load(std::memory_order_seq_cst);
+      if (tail_.index.load(std::memory_order_seq_cst) == tail) {
+        return static_cast<std::size_t>(ordinal(tail) - ordinal(head));
+      }
+    }
+  }
+
+ private:
+  // Positions per lap; one block holds one lap. The last position of a lap
+  // is the sentinel (see the header), so a block has kLap - 1 slots.
+  static constexpr std::uint64_t kLap = 64;
+  static constexpr std::uint64_t kSlots = kLap - 1;
+
+  // An index word is (position << kShift) | flags, where position counts
+  // every position ever taken at that end, sentinels included (so block n
+  // holds positions n*kLap .. n*kLap + kSlots - 1). The one flag, kHasNext,
+  // is used at the head only: set when the tail was seen in a later block,
+  // so that pops in this block need not read the tail to know the queue is
+  // not empty. Each end's position only grows: 2^63 of them outlast any
+  // program.
+  static constexpr std::uint64_t kShift = 1;
+  static constexpr std::uint64_t kStep = std::uint64_t{1} << kShift;
+  static constexpr std::uint64_t kHasNext = 1;
+
+  // Slot state bits. kWritten: the producer has stored the item (set once,
+  // by the producer). kRead: the consumer has moved it out and no longer
+  // touches the block (set once, by the consumer). kDestroy: the thread
+  // freeing the block found this slot still being read and left the rest of
+  // the walk to its reader (set once, by that thread). A block from the
+  // spare has every state back at 0.
+  static constexpr std::uint32_t kWritten = 1;
+  static constexpr std::uint32_t kRead = 2;
+  static constexpr std::uint32_t kDestroy = 4;
+
+  // How often pop() re-checks before it parks; a little longer than the
+  // locks' spin, since a consumer that catches up with its producer usually
+  // has the next item within a few hundred nanoseconds.
+  static constexpr int kPopSpins = 2 * kSpinLimit;
+
+  struct Slot {
+    T* item() noexcept { return std::launder(reinterpret_cast<T*>(storage)); }
+    std::atomic<std::uint32_t> state{0};
+    alignas(T) std::byte storage[sizeof(T)];
+  };
+
+  struct Block {
+    std::atomic<Block*> next{nullptr};
+    Slot slots[kSlots];
+  };
+
+  // One end of the queue, alone on its cache lines (two, because x86
+  // processors fetch lines in adjacent pairs), so that producers and
+  // consumers do not slow each other down through false sharing.
+  struct alignas(128) End {
+    std::atomic<std::uint64_t> index{0};
+    std::atomic<Block*> block{nullptr};
+  };
+
+  // Slots before a position, counting only real slots (a sentinel position
+  // counts as the start of the next block).
+  static std::uint64_t ordinal(std::uint64_t index) noexcept {
+    const std::uint64_t position = index >> kShift;
+    const std::uint64_t offset = position % kLap;
+    return position / kLap * kSlots + (offset < kSlots ? offset : kSlots);
+  }
+
+  // Called by the producer that took the last slot of `block`; `index` is
+  // the tail it installed, which sits on the sentinel.
+  void link(Block* block, Block* fresh, std::uint64_t index) noexcept {
+    // Release, in this order (see the header): a producer that loads the
+    // new index finds the new block; a consumer that finds `next` set knows
+    // the tail has left this block.
+    tail_.block.store(fresh, std::memory_order_release);
+    tail_.index.store(index + kStep, std::memory_order_release);
+    block->next.store(fresh, std::memory_order_release);
+  }
+
+  // Called by the consumer that took the last slot of `block`; `index` is
+  // the head it installed, on the sentinel.
+  void advance_head(Block* block, std::uint64_t index) noexcept {
+    Block* next = wait_next(block);
+    std::uint64_t next_index = (index & ~kHasNext) + kStep;
+    // Acquire: a non-null `next` of the new block means the tail has moved
+    // past it already, the same promise as kHasNext.
+    if (next->next.load(std::memory_order_acquire) != nullptr) {
+      next_index |= kHasNext;
+    }
+    // Release: pairs with the acquire loads of head_ in try_pop, handing on
+    // what we learned through `next` (the tail is in that block or later).
+    head_.block.store(next, std::memory_order_release);
+    head_.index.store(next_index, std::memory_order_release);
+  }
+
+  static Block* wait_next(Block* block) noexcept {
+    Backoff backoff;
+    for (;;) {
+      // Acquire: pairs with the release in link().
+      Block* next = block->next.load(std::memory_order_acquire);
+      if (next != nullptr) return next;
+      backoff.pause();
+    }
+  }
+
+  // Moves the item out of a claimed slot and gives up the slot.
+  std::optional<T> take(Block* block, std::uint64_t offset) noexcept {
+    Slot& slot = block->slots[offset];
+    Backoff backoff;
+    // Acquire: pairs with the producer's release of kWritten.
+    while ((slot.state.load(std::memory_order_acquire) & kWritten) == 0) {
+      backoff.pause();
+    }
+    std::optional<T> item(std::in_place, std::move(*slot.item()));
+    slot.item()->~T();
+    if (offset + 1 == kSlots) {
+      retire(block, 0);
+      // acq_rel: release tells the thread freeing the block that we are done
+      // with it; acquire, if it left the walk to us, makes its view ours.
+    } else if ((slot.state.fetch_or(kRead, std::memory_order_acq_rel) &
+                kDestroy) != 0) {
+      retire(block, offset + 1);
+    }
+    return item;
+  }
+
+  // Frees `block` once slots [start, kSlots - 1) are all read, or hands the
+  // walk to the first slot whose reader is still busy.
+  void retire(Block* block, std::uint64_t start) noexcept {
+    for (std::uint64_t i = start; i + 1 < kSlots; ++i) {
+      std::atomic<std::uint32_t>& state = block->slots[i].state;
+      // Acquire on both: seeing kRead means that reader is done with the
+      // block (pairs with its acq_rel fetch_or); release on the fetch_or
+      // passes our view on to the reader that will continue.
+      if ((state.load(std::memory_order_acquire) & kRead) == 0 &&
+          (state.fetch_or(kDestroy, std::memory_order_acq_rel) & kRead) == 0) {
+        return;
+      }
+    }
+    recycle(block);
+  }
+
+  Block* new_block() {
+    // Acquire: pairs with the release in recycle(), so the reset states are
+    // seen.
+    Block* spare = spare_.exchange(nullptr, std::memory_order_acquire);
+    return spare != nullptr ? spare : new Block;
+  }
+
+  void recycle(Block* block) noexcept {
+    // Relaxed: nobody else can see the block until the release below.
+    block->next.store(nullptr, std::memory_order_relaxed);
+    for (Slot& slot : block->slots) slot.state.store(0, std::memory_order_relaxed);
+    Block* none = nullptr;
+    if (!spare_.compare_exchange_strong(none, block, std::memory_order_release,
+                                        std::memory_order_relaxed)) {
+      delete block;
+    }
+  }
+
+  // Called after every push: if a consumer has announced that it is going
+  // to sleep, claims it (one announcement fewer) and grants a wake-up. A
+  // consumer is claimed once, so however many pushes follow before it runs,
+  // its sleep costs one wake-up system call.
+  void wake_one() noexcept {
+    // seq_cst: the producer half of the Dekker pattern. The tail's
+    // compare-exchange comes first in the single total order, so either
+    // this load sees a consumer that announced itself, or that consumer's
+    // look at the tail sees our item.
+    std::uint32_t announced = sleepers_.load(std::memory_order_seq_cst);
+    while (announced != 0) {
+      if (sleepers_.compare_exchange_weak(announced, announced - 1,
+                                          std::memory_order_seq_cst,
+                                          std::memory_order_seq_cst)) {
+        // Release: the consumer that takes this wake-up (acquire) also sees
+        // our tail, so its next look finds the item unless another
+        // consumer took it.
+        wakeups_.fetch_add(1, std::memory_order_release);
+        futex_wake(wakeups_, 1);
+        return;
+      }
+    }
+  }
+
+  // Sleeps until it takes a wake-up (true) or the deadline passes (false).
+  bool sleep(const Deadline& deadline) noexcept {
+    for (;;) {
+      if (take_wakeup()) return true;
+      if (!futex_wait(wakeups_, 0, deadline)) return take_wakeup();
+    }
+  }
+
+  bool take_wakeup() noexcept {
+    std::uint32_t granted = wakeups_.load(std::memory_order_relaxed);
+    while (granted != 0) {
+      // Acquire: pairs with the release in wake_one.
+      if (wakeups_.compare_exchange_weak(granted, granted - 1,
+                                         std::memory_order_acquire,
+                                         std::memory_order_relaxed)) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  // Ends an announcement that no sleep followed (an item was found, or time
+  // ran out). Announcements are anonymous: if producers have claimed them
+  // all, one claim counts as ours, and its wake-up, granted a few
+  // instructions after the claim, is ours to take; another announced
+  // consumer then keeps its own announcement or wake-up.
+  void withdraw() noexcept {
+    Backoff backoff;
+    for (;;) {
+      std::uint32_t announced = sleepers_.load(std::memory_order_relaxed);
+      // Relaxed: withdrawing publishes nothing; the count only steers
+      // producers to consumers that may sleep.
+      while (announced != 0) {
+        if (sleepers_.compare_exchange_weak(announced, announced - 1,
+                                            std::memory_order_relaxed)) {
+          return;
+        }
+      }
+      if (take_wakeup()) return;
+      backoff.pause();
+    }
+  }
+
+  End head_;
+  End tail_;
+  // Consumers that announced they are about to sleep and that no producer
+  // has claimed yet. Producers read it on every push; it changes only when
+  // consumers run dry, so it shares its line with wakeups_, which changes
+  // only then too.
+  alignas(128) std::atomic<std::uint32_t> sleepers_{0};
+  // The futex word: wake-ups granted by producers to claimed consumers and
+  // not yet taken. A consumer sleeps while it is 0 and takes one (decrements
+  // it) to leave. Every announcement ends either withdrawn from sleepers_ or
+  // redeemed here, so no granted wake-up is left over for long.
+  std::atomic<std::uint32_t> wakeups_{0};
+  // A freed block kept for the next block a push needs, or null.
+  alignas(128) std::atomic<Block*> spare_{nullptr};
+};
+
+}  // namespace concur::detail

@@ -1,0 +1,524 @@
+// concur/queue.hpp — Python's `queue` module for C++20.
+//
+// Thread-safe queues for handing items from producer threads to consumer
+// threads: Queue (first in, first out), LifoQueue (last in, first out),
+// PriorityQueue (smallest first) and SimpleQueue (unbounded FIFO without
+// task tracking or shutdown, and the fastest). They are class templates on
+// the item type; move-only items (std::unique_ptr, ...) work.
+//
+// Conventions shared by every class here:
+//   * Blocking calls come in three forms, as in Python: blocking
+//     (`q.get()`), with a timeout (`q.get(500ms)`, any std::chrono duration)
+//     and non-blocking (`q.get_nowait()`). On timeout, or when nothing is
+//     available at once, get throws queue::Empty and put throws queue::Full,
+//     as Python raises them. For C++ callers, try_get() and try_get(timeout)
+//     return std::optional<T> instead of throwing Empty. A negative timeout
+//     throws ValueError.
+//   * Nothing is lost: a get that times out, or is woken by shutdown, has
+//     taken no item; a put that throws (Full, ShutDown, or an exception from
+//     the item's copy) has stored none.
+//   * Memory ordering: everything a thread did before put() is visible to
+//     the thread whose get() returns that item; everything a consumer did
+//     before task_done() is visible to the thread whose join() returns
+//     because of it.
+//   * qsize(), empty() and full() are snapshots, as in Python: another
+//     thread may change the answer before the caller uses it.
+//
+// Differences from Python: a timeout is a std::chrono duration and a
+// negative one throws ValueError in every call that takes one (Python lets
+// put on an unbounded queue ignore it); maxsize is fixed at construction;
+// exceptions carry a message (Python's have none).
+#pragma once
+
+#include <algorithm>
+#include <chrono>
+#include <cstddef>
+#include <deque>
+#include <functional>
+#include <optional>
+#include <string>
+#include <type_traits>
+#include <utility>
+#include <vector>
+
+#include "concur/detail/deadline.hpp"
+#include "concur/detail/segmented_queue.hpp"
+#include "concur/detail/thread_annotations.hpp"
+#include "concur/errors.hpp"
+#include "concur/threading.hpp"
+
+namespace concur::queue {
+
+// Raised by get_nowait(), and by get(timeout) when no item arrived in time.
+CONCUR_DEFINE_ERROR(Empty, Error);
+// Raised by put_nowait(), and by put(item, timeout) when no room appeared in
+// time, on a queue with a maxsize.
+CONCUR_DEFINE_ERROR(Full, Error);
+// Raised by put on a queue that is shut down, and by get once such a queue
+// is empty (at once after shutdown(true)).
+CONCUR_DEFINE_ERROR(ShutDown, Error);
+
+namespace detail {
+
+using concur::detail::Deadline;
+using concur::detail::ScopedLock;
+
+// How BasicQueue stores its items: Python's _init/_qsize/_put/_get. A store
+// has push (strong guarantee), next (the item a get returns now), pop_next
+// (removes that item, which may have been moved from; never throws when T's
+// move does not), size, and take_all (empties the store, returning its
+// items).
+template <class T>
+class FifoStore {
+ public:
+  bool empty() const noexcept { return items_.empty(); }
+  std::size_t size() const noexcept { return items_.size(); }
+  template <class U>
+  void push(U&& item) {
+    items_.push_back(std::forward<U>(item));
+  }
+  T& next() noexcept { return items_.front(); }
+  void pop_next() noexcept { items_.pop_front(); }
+  std::deque<T> take_all() { return std::exchange(items_, {}); }
+
+ private:
+  std::deque<T> items_;
+};
+
+template <class T>
+class LifoStore {
+ public:
+  bool empty() const noexcept { return items_.empty(); }
+  std::size_t size() const noexcept { return items_.size(); }
+  template <class U>
+  void push(U&& item) {
+    items_.push_back(std::forward<U>(item));
+  }
+  T& next() noexcept { return items_.back(); }
+  void pop_next() noexcept { items_.pop_back(); }
+  std::vector<T> take_all() noexcept { return std::exchange(items_, {}); }
+
+ private:
+  std::vector<T> items_;
+};
+
+// A binary min-heap, as Python's heapq: items_[0] is the smallest under
+// Compare, and no parent is greater than its children.
+template <class T, class Compare>
+class HeapStore {
+ public:
+  HeapStore() = default;
+  explicit HeapStore(const Compare& less) : less_(less) {}
+
+  bool empty() const noexcept { return items_.empty(); }
+  std::size_t size() const noexcept { return items_.size(); }
+  template <class U>
+  void push(U&& item) {
+    items_.push_back(std::forward<U>(item));
+    std::push_heap(items_.begin(), items_.end(), greater());
+  }
+  T& next() noexcept { return items_.front(); }
+  // Written out rather than std::pop_heap, whose precondition (a valid heap)
+  // a moved-from top may break: this never compares the top, it refills the
+  // hole with the last item and sifts that down.
+  void pop_next() noexcept(std::is_nothrow_move_assignable_v<T>) {
+    T last = std::move(items_.back());
+    items_.pop_back();
+    if (items_.empty()) return;
+    const std::size_t n = items_.size();
+    std::size_t hole = 0;
+    for (std::size_t child = 1; child < n; child = 2 * hole + 1) {
+      if (child + 1 < n && less_(items_[child + 1], items_[child])) ++child;
+      if (!less_(items_[child], last)) break;
+      items_[hole] = std::move(items_[child]);
+      hole = child;
+    }
+    items_[hole] = std::move(last);
+  }
+  std::vector<T> take_all() noexcept { return std::exchange(items_, {}); }
+
+ private:
+  // std::push_heap keeps the greatest on top; inverting the order keeps the
+  // smallest there.
+  auto greater() const {
+    return [this](const T& a, const T& b) { return less_(b, a); };
+  }
+
+  std::vector<T> items_;
+  Compare less_;
+};
+
+// Queue, LifoQueue and PriorityQueue: Python's queue.Queue, parameterised
+// on how the items are stored. The structure is Python's: one lock, and
+// three conditions over it (not_empty for getters, not_full for putters,
+// all_tasks_done for joiners). concur's Lock takes no system call unless
+// another thread holds it, and a Condition's notify takes none unless a
+// thread waits, so a put or get that does not have to wait makes no system
+// call.
+//
+// Thread safety: distinct objects, safe; a shared object, every member may
+// be called concurrently from any thread.
+template <class T, class Store>
+class BasicQueue {
+ public:
+  // maxsize <= 0 means unbounded, as in Python.
+  explicit BasicQueue(std::ptrdiff_t maxsize = 0) : BasicQueue(maxsize, Store()) {}
+  BasicQueue(const BasicQueue&) = delete;
+  BasicQueue& operator=(const BasicQueue&) = delete;
+
+  // Puts an item, blocking while the queue is full. Throws ShutDown if the
+  // queue is shut down (also when that happens while this call waits).
+  void put(const T& item) CONCUR_EXCLUDES(mutex_) { put_until(item, &kForever); }
+  void put(T&& item) CONCUR_EXCLUDES(mutex_) {
+    put_until(std::move(item), &kForever);
+  }
+  // As put, waiting at most `timeout` for room; then throws Full.
+  template <class Rep, class Period>
+  void put(const T& item, std::chrono::duration<Rep, Period> timeout)
+      CONCUR_EXCLUDES(mutex_) {
+    const Deadline deadline = Deadline::after(timeout);
+    put_until(item, &deadline);
+  }
+  template <class Rep, class Period>
+  void put(T&& item, std::chrono::duration<Rep, Period> timeout)
+      CONCUR_EXCLUDES(mutex_) {
+    const Deadline deadline = Deadline::after(timeout);
+    put_until(std::move(item), &deadline);
+  }
+  // Puts an item if there is room now; otherwise throws Full.
+  void put_nowait(const T& item) CONCUR_EXCLUDES(mutex_) { put_until(item, nullptr); }
+  void put_nowait(T&& item) CONCUR_EXCLUDES(mutex_) {
+    put_until(std::move(item), nullptr);
+  }
+
+  // Removes and returns an item, blocking while the queue is empty. Throws
+  // ShutDown once the queue is shut down and empty.
+  T get() CONCUR_EXCLUDES(mutex_) { return get_until(&kForever); }
+  // As get, waiting at most `timeout` for an item; then throws Empty.
+  template <class Rep, class Period>
+  T get(std::chrono::duration<Rep, Period> timeout) CONCUR_EXCLUDES(mutex_) {
+    const Deadline deadline = Deadline::after(timeout);
+    return get_until(&deadline);
+  }
+  // Returns an item if there is one now; otherwise throws Empty.
+  T get_nowait() CONCUR_EXCLUDES(mutex_) { return get_until(nullptr); }
+  // As get_nowait and get(timeout), but an empty result instead of Empty.
+  // ShutDown is still thrown: it is not a timeout.
+  std::optional<T> try_get() CONCUR_EXCLUDES(mutex_) {
+    return try_get_until(nullptr);
+  }
+  template <class Rep, class Period>
+  std::optional<T> try_get(std::chrono::duration<Rep, Period> timeout)
+      CONCUR_EXCLUDES(mutex_) {
+    const Deadline deadline = Deadline::after(timeout);
+    return try_get_until(&deadline);
+  }
+
+  std::size_t qsize() CONCUR_EXCLUDES(mutex_) {
+    ScopedLock hold(mutex_);
+    return store_.size();
+  }
+  bool empty() CONCUR_EXCLUDES(mutex_) { return qsize() == 0; }
+  bool full() CONCUR_EXCLUDES(mutex_) {
+    ScopedLock hold(mutex_);
+    return capacity_ != 0 && store_.size() >= capacity_;
+  }
+  // The maxsize given at construction.
+  std::ptrdiff_t maxsize() const noexcept { return maxsize_; }
+
+  // Tells the queue that one item taken by get() has been processed. When
+  // every item put has been processed, join() returns. Throws ValueError if
+  // called more times than items were put.
+  void task_done() CONCUR_EXCLUDES(mutex_) {
+    ScopedLock hold(mutex_);
+    if (unfinished_ == 0) throw ValueError("task_done() called too many times");
+    if (--unfinished_ == 0) all_tasks_done_.notify_all();
+  }
+  // Blocks until every item put has been taken and marked with task_done().
+  void join() CONCUR_EXCLUDES(mutex_) {
+    ScopedLock hold(mutex_);
+    while (unfinished_ != 0) all_tasks_done_.wait();
+  }
+  // Items put and not yet marked done (Python's unfinished_tasks).
+  std::size_t unfinished_tasks() CONCUR_EXCLUDES(mutex_) {
+    ScopedLock hold(mutex_);
+    return unfinished_;
+  }
+
+  // Shuts the queue down: from now on put throws ShutDown, and get throws
+  // it once the queue is empty. With immediate, the items still queued are
+  // dropped (destroyed after the lock is released) and each counts as done,
+  // so join() returns once the items already taken are done. Every blocked
+  // put, get and join wakes to re-check. Calling it again is harmless, and
+  // may upgrade to immediate.
+  void shutdown(bool immediate = false) CONCUR_EXCLUDES(mutex_) {
+    // The dropped items that close() returns die at the end of this
+    // statement, after it released the lock, so that an item's destructor
+    // may use the queue.
+    close(immediate);
+  }
+  // Whether shutdown() has been called (Python's is_shutdown).
+  bool is_shutdown() CONCUR_EXCLUDES(mutex_) {
+    ScopedLock hold(mutex_);
+    return shutdown_;
+  }
+
+ protected:
+  BasicQueue(std::ptrdiff_t maxsize, Store store)
+      : maxsize_(maxsize),
+        capacity_(maxsize > 0 ? static_cast<std::size_t>(maxsize) : 0),
+        store_(std::move(store)) {}
+
+ private:
+  // A finite wait is a Deadline; a null one means "do not wait". kForever
+  // is the wait of the blocking forms.
+  static constexpr Deadline kForever = Deadline::never();
+
+  template <class U>
+  void put_until(U&& item, const Deadline* deadline) CONCUR_EXCLUDES(mutex_) {
+    ScopedLock hold(mutex_);
+    if (shutdown_) throw ShutDown("put() on a queue that is shut down");
+    while (capacity_ != 0 && store_.size() >= capacity_) {
+      if (deadline == nullptr) throw Full("queue is full");
+      if (deadline->expired()) throw Full("queue stayed full for the whole timeout");
+      wait(not_full_, *deadline);
+      if (shutdown_) throw ShutDown("put() on a queue that is shut down");
+    }
+    store_.push(std::forward<U>(item));
+    ++unfinished_;
+    not_empty_.notify();
+  }
+
+  T get_until(const Deadline* deadline) CONCUR_EXCLUDES(mutex_) {
+    ScopedLock hold(mutex_);
+    if (!await_item(deadline)) {
+      throw Empty(deadline == nullptr ? "queue is empty"
+                                      : "queue stayed empty for the whole timeout");
+    }
+    // Built before the item leaves the store, so that a copy or move that
+    // throws leaves it queued; returned by NRVO, with no further move.
+    T item(std::move_if_noexcept(store_.next()));
+    store_.pop_next();
+    not_full_.notify();
+    return item;
+  }
+
+  std::optional<T> try_get_until(const Deadline* deadline) CONCUR_EXCLUDES(mutex_) {
+    ScopedLock hold(mutex_);
+    std::optional<T> item;
+    if (await_item(deadline)) {
+      item.emplace(std::move_if_noexcept(store_.next()));
+      store_.pop_next();
+      not_full_.notify();
+    }
+    return item;
+  }
+
+  // Waits until there is an item (true) or the deadline has passed (false).
+  // Throws ShutDown once the queue is shut down and empty, as Python's get.
+  bool await_item(const Deadline* deadline) CONCUR_REQUIRES(mutex_) {
+    for (;;) {
+      if (!store_.empty()) return true;
+      if (shutdown_) throw ShutDown("get() on a queue that is shut down and empty");
+      if (deadline == nullptr || deadline->expired()) return false;
+      wait(not_empty_, *deadline);
+    }
+  }
+
+  auto close(bool immediate) CONCUR_EXCLUDES(mutex_) {
+    ScopedLock hold(mutex_);
+    shutdown_ = true;
+    decltype(store_.take_all()) dropped;
+    if (immediate) {
+      dropped = store_.take_all();
+      unfinished_ -= std::min(unfinished_, dropped.size());
+      all_tasks_done_.notify_all();
+    }
+    not_empty_.notify_all();
+    not_full_.notify_all();
+    return dropped;
+  }
+
+  static void wait(threading::Condition& condition, const Deadline& deadline) {
+    if (deadline.is_never()) {
+      condition.wait();
+    } else {
+      condition.wait(deadline.remaining());
+    }
+  }
+
+  const std::ptrdiff_t maxsize_;
+  const std::size_t capacity_;  // 0: unbounded
+  threading::Lock mutex_;
+  // Every condition is over mutex_; each notify is a load and a test unless
+  // a thread waits.
+  threading::Condition not_empty_{mutex_};
+  threading::Condition not_full_{mutex_};
+  threading::Condition all_tasks_done_{mutex_};
+  Store store_ CONCUR_GUARDED_BY(mutex_);
+  std::size_t unfinished_ CONCUR_GUARDED_BY(mutex_) = 0;
+  bool shutdown_ CONCUR_GUARDED_BY(mutex_) = false;
+};
+
+}  // namespace detail
+
+// ---------------------------------------------------------------------------
+// Queue — Python's queue.Queue: a first-in, first-out queue, optionally
+// bounded (maxsize > 0), with task tracking (task_done/join) and shutdown.
+//
+// Thread safety: distinct objects, safe; a shared object, every member may
+// be called concurrently from any thread.
+//
+// Memory ordering: everything a thread did before put() is visible to the
+// thread whose get() returns that item.
+//
+// Exceptions: if copying or moving an item out throws, get leaves the item
+// at the front of the queue (the strong guarantee; std::move_if_noexcept
+// copies items whose move may throw); put has the strong guarantee too.
+//
+// Differences from Python: see the top of this file.
+template <class T>
+class Queue : public detail::BasicQueue<T, detail::FifoStore<T>> {
+ public:
+  using detail::BasicQueue<T, detail::FifoStore<T>>::BasicQueue;
+};
+
+// ---------------------------------------------------------------------------
+// LifoQueue — Python's queue.LifoQueue: a last-in, first-out queue (a
+// stack); otherwise exactly Queue, with the same thread safety, memory
+// ordering and exception guarantees.
+template <class T>
+class LifoQueue : public detail::BasicQueue<T, detail::LifoStore<T>> {
+ public:
+  using detail::BasicQueue<T, detail::LifoStore<T>>::BasicQueue;
+};
+
+// ---------------------------------------------------------------------------
+// PriorityQueue — Python's queue.PriorityQueue: get returns the smallest
+// item under Compare (Python's heapq order; Compare = std::greater<T> makes
+// it the largest). Items that compare equal come out in no particular order,
+// as in Python; to keep insertion order among equals, queue a pair of
+// (priority, sequence number) as Python's documentation suggests.
+//
+// Thread safety and memory ordering: as Queue.
+//
+// Exceptions: put has the strong guarantee if Compare and T's moves do not
+// throw; get has it if they do not throw while the heap is reordered, which
+// happens after the item has safely left the queue.
+template <class T, class Compare = std::less<T>>
+class PriorityQueue
+    : public detail::BasicQueue<T, detail::HeapStore<T, Compare>> {
+  using Base = detail::BasicQueue<T, detail::HeapStore<T, Compare>>;
+
+ public:
+  explicit PriorityQueue(std::ptrdiff_t maxsize = 0,
+                         const Compare& compare = Compare())
+      : Base(maxsize, detail::HeapStore<T, Compare>(compare)) {}
+};
+
+namespace detail {
+
+// SimpleQueue's body for items that move without throwing: a lock-free
+// segmented queue (see detail/segmented_queue.hpp).
+template <class T>
+class LockFreeSimpleQueue {
+ public:
+  void put(const T& item) { items_.push(item); }
+  void put(T&& item) { items_.push(std::move(item)); }
+  template <class Rep, class Period>
+  void put(const T& item, std::chrono::duration<Rep, Period> timeout) {
+    concur::detail::checked_timeout(timeout);
+    items_.push(item);
+  }
+  template <class Rep, class Period>
+  void put(T&& item, std::chrono::duration<Rep, Period> timeout) {
+    concur::detail::checked_timeout(timeout);
+    items_.push(std::move(item));
+  }
+  void put_nowait(const T& item) { items_.push(item); }
+  void put_nowait(T&& item) { items_.push(std::move(item)); }
+
+  T get() { return std::move(*items_.pop(Deadline::never())); }
+  template <class Rep, class Period>
+  T get(std::chrono::duration<Rep, Period> timeout) {
+    std::optional<T> item = items_.pop(Deadline::after(timeout));
+    if (!item) throw Empty("queue stayed empty for the whole timeout");
+    return std::move(*item);
+  }
+  T get_nowait() {
+    std::optional<T> item = items_.try_pop();
+    if (!item) throw Empty("queue is empty");
+    return std::move(*item);
+  }
+  std::optional<T> try_get() noexcept { return items_.try_pop(); }
+  template <class Rep, class Period>
+  std::optional<T> try_get(std::chrono::duration<Rep, Period> timeout) {
+    return items_.pop(Deadline::after(timeout));
+  }
+
+  std::size_t qsize() const noexcept { return items_.size(); }
+  bool empty() const noexcept { return items_.size() == 0; }
+
+ private:
+  concur::detail::SegmentedQueue<T> items_;
+};
+
+// SimpleQueue's body for items whose move may throw: Queue's, which can
+// keep an item queued when taking it out fails. The task count it keeps is
+// never read.
+template <class T>
+class LockedSimpleQueue : private BasicQueue<T, FifoStore<T>> {
+  using Base = BasicQueue<T, FifoStore<T>>;
+
+ public:
+  using Base::empty;
+  using Base::get;
+  using Base::get_nowait;
+  using Base::put;
+  using Base::put_nowait;
+  using Base::qsize;
+  using Base::try_get;
+};
+
+template <class T>
+using SimpleQueueBody =
+    std::conditional_t<std::is_nothrow_move_constructible_v<T>,
+                       LockFreeSimpleQueue<T>, LockedSimpleQueue<T>>;
+
+}  // namespace detail
+
+// ---------------------------------------------------------------------------
+// SimpleQueue — Python's queue.SimpleQueue: an unbounded first-in,
+// first-out queue without task tracking or shutdown, and the fastest queue
+// here.
+//
+// put never blocks (put(item, timeout) and put_nowait exist for code written
+// against Queue; the timeout is only checked). get, get(timeout),
+// get_nowait and try_get behave as Queue's.
+//
+// Thread safety: distinct objects, safe; a shared object, every member may
+// be called concurrently from any thread.
+//
+// Memory ordering: everything a thread did before put() is visible to the
+// thread whose get() returns that item.
+//
+// Performance: for items that move without throwing (almost every type:
+// numbers, pointers, strings, containers, unique_ptr) it is lock-free: puts
+// and gets claim positions with an atomic compare-exchange and never wait
+// for one another beyond a few instructions, a get that finds an item makes
+// no system call, and a put makes one only when a getter sleeps. For other
+// types it is a Queue without a maxsize, so that a move that throws leaves
+// the item queued. If copying an item into the queue throws, put has stored
+// nothing.
+//
+// Differences from Python: put(item, timeout) rejects a negative timeout
+// (Python ignores the argument).
+template <class T>
+class SimpleQueue : public detail::SimpleQueueBody<T> {
+ public:
+  SimpleQueue() = default;
+  SimpleQueue(const SimpleQueue&) = delete;
+  SimpleQueue& operator=(const SimpleQueue&) = delete;
+};
+
+}  // namespace concur::queue

@@ -1,0 +1,345 @@
+#include "concur/detail/scheduler.hpp"
+
+#include <cstdio>
+#include <string>
+#include <thread>
+#include <unordered_set>
+
+#include "concur/detail/futex.hpp"
+#include "concur/futures.hpp"
+
+namespace concur::futures::detail {
+
+namespace cd = concur::detail;
+
+struct Scheduler::Worker {
+  explicit Worker(std::size_t i) : index(i), victim(i) {}
+  cd::WorkStealingDeque<StateBase*> deque;
+  const std::size_t index;
+  std::size_t victim;  // where the next steal starts; owner only
+  threading::Thread thread;
+};
+
+namespace {
+
+thread_local Scheduler* tls_scheduler = nullptr;
+thread_local void* tls_worker = nullptr;
+
+// Python's atexit behaviour for executors: at normal exit, every pool that
+// is still alive is shut down and its queued work finishes. The workers are
+// daemon threads so that threading's exit join does not wait on idle
+// workers of a pool that nobody shut down; this registry does it instead.
+class LivePools {
+ public:
+  void add(Scheduler* s) {
+    cd::ScopedLock guard(mu_);
+    pools_.insert(s);
+  }
+  void remove(Scheduler* s) {
+    cd::ScopedLock guard(mu_);
+    pools_.erase(s);
+  }
+  ~LivePools() {
+    std::unordered_set<Scheduler*> left;
+    {
+      cd::ScopedLock guard(mu_);
+      left = pools_;
+    }
+    for (Scheduler* s : left) s->shutdown(true, false);
+  }
+
+ private:
+  threading::Lock mu_;
+  std::unordered_set<Scheduler*> pools_ CONCUR_GUARDED_BY(mu_);
+};
+
+LivePools& live_pools() {
+  static LivePools pools;
+  return pools;
+}
+
+std::atomic<std::uint64_t> pool_counter{0};
+
+void report_initializer_failure() {
+  std::string text = "Exception in initializer of ThreadPoolExecutor";
+  try {
+    throw;
+  } catch (const std::exception& e) {
+    text += std::string(": ") + e.what();
+  } catch (...) {  // not a std::exception: nothing more to say
+  }
+  text += "\n";
+  std::fputs(text.c_str(), stderr);
+}
+
+}  // namespace
+
+Scheduler::Scheduler(Options options)
+    : name_prefix_(options.thread_name_prefix.empty()
+                       ? "ThreadPoolExecutor-" +
+                             std::to_string(pool_counter.fetch_add(1, std::memory_order_relaxed))
+                       : std::move(options.thread_name_prefix)),
+      initializer_(std::move(options.initializer)),
+      workers_(options.max_workers) {
+  live_pools().add(this);
+}
+
+Scheduler::~Scheduler() {
+  shutdown(true, false);
+  live_pools().remove(this);
+}
+
+void Scheduler::spawn_worker() {
+  cd::ScopedLock guard(spawn_mu_);
+  std::size_t n = spawned_.load(std::memory_order_relaxed);
+  if (n >= workers_.size() || shutdown_.load(std::memory_order_relaxed)) return;
+  auto worker = std::make_unique<Worker>(n);
+  Worker* w = worker.get();
+  w->thread = threading::Thread(
+      threading::ThreadOptions{name_prefix_ + "_" + std::to_string(n), true},
+      [this, w] { worker_main(*w); });
+  workers_[n] = std::move(worker);
+  // Release: a thief that reads the new count sees the worker object.
+  spawned_.store(n + 1, std::memory_order_release);
+  w->thread.start();
+}
+
+void Scheduler::submit(StateBase* task) {
+  if (tls_scheduler == this) {
+    // From one of our own tasks: no race with shutdown is possible, since
+    // this worker drains its deque before it exits.
+    if (shutdown_.load(std::memory_order_relaxed)) {
+      task->release();
+      throw RuntimeError("cannot schedule new futures after shutdown");
+    }
+    static_cast<Worker*>(tls_worker)->deque.push(task);
+  } else {
+    cd::ScopedLock guard(inbox_mu_);
+    // Checked under the inbox lock, which shutdown() and break_pool() take
+    // to set their flags: a task is either refused or queued before them.
+    if (shutdown_.load(std::memory_order_relaxed) || broken_.load(std::memory_order_relaxed)) {
+      task->release();
+      if (broken_.load(std::memory_order_relaxed)) throw BrokenThreadPool(broken_reason_);
+      throw RuntimeError("cannot schedule new futures after shutdown");
+    }
+    task->next_in_queue = nullptr;
+    (inbox_tail_ != nullptr ? inbox_tail_->next_in_queue : inbox_head_) = task;
+    inbox_tail_ = task;
+    inbox_size_.fetch_add(1, std::memory_order_relaxed);
+  }
+  // Dekker with a worker going to sleep (see the header): the task is
+  // published above; the fence orders that before reading sleepers_.
+  std::atomic_thread_fence(std::memory_order_seq_cst);
+  if (sleepers_.load(std::memory_order_relaxed) != 0) {
+    wake_one();
+  } else if (spawned_.load(std::memory_order_relaxed) < workers_.size()) {
+    spawn_worker();
+  }
+}
+
+void Scheduler::wake_one() {
+  epoch_.fetch_add(1, std::memory_order_seq_cst);
+  cd::futex_wake(epoch_, 1);
+}
+
+void Scheduler::wake_if_sleeping() {
+  std::atomic_thread_fence(std::memory_order_seq_cst);
+  if (sleepers_.load(std::memory_order_relaxed) != 0) wake_one();
+}
+
+StateBase* Scheduler::take_from_inbox(Worker& self) {
+  if (inbox_size_.load(std::memory_order_relaxed) == 0) return nullptr;
+  // Take a batch, so that workers and submitters meet on the inbox lock
+  // once per kInboxBatch tasks instead of once per task. The batch goes to
+  // our deque newest-first, so that we pop it oldest-first: with one worker
+  // external submissions still start in order.
+  constexpr std::size_t kInboxBatch = 16;
+  StateBase* batch[kInboxBatch];
+  std::size_t n = 0;
+  {
+    cd::ScopedLock guard(inbox_mu_);
+    while (n < kInboxBatch && inbox_head_ != nullptr) {
+      batch[n++] = inbox_head_;
+      inbox_head_ = inbox_head_->next_in_queue;
+    }
+    if (inbox_head_ == nullptr) inbox_tail_ = nullptr;
+    inbox_size_.fetch_sub(n, std::memory_order_relaxed);
+  }
+  if (n == 0) return nullptr;
+  for (std::size_t i = n - 1; i > 0; --i) self.deque.push(batch[i]);
+  if (n > 1) wake_if_sleeping();  // others may steal the rest
+  return batch[0];
+}
+
+StateBase* Scheduler::find_task(Worker& self) {
+  if (StateBase* task = self.deque.pop()) return task;
+  if (StateBase* task = take_from_inbox(self)) return task;
+  std::size_t n = spawned_.load(std::memory_order_acquire);
+  for (std::size_t k = 0; k < n; ++k) {
+    self.victim = self.victim + 1 < n ? self.victim + 1 : 0;
+    if (self.victim == self.index) continue;
+    Worker* victim = workers_[self.victim].get();
+    if (victim->deque.maybe_empty()) continue;
+    if (StateBase* task = victim->deque.steal()) return task;
+  }
+  return nullptr;
+}
+
+bool Scheduler::has_work() {
+  if (inbox_size_.load(std::memory_order_seq_cst) != 0) return true;
+  std::size_t n = spawned_.load(std::memory_order_acquire);
+  for (std::size_t i = 0; i < n; ++i) {
+    if (!workers_[i]->deque.maybe_empty()) return true;
+  }
+  return false;
+}
+
+void Scheduler::execute(StateBase* task) {
+  // Relaxed: shutdown(cancel_futures) sets it before draining; a task that
+  // slips past here simply runs, as one already started would.
+  if (cancel_futures_.load(std::memory_order_relaxed)) task->cancel();
+  task->run();
+  task->release();
+}
+
+void Scheduler::worker_main(Worker& self) {
+  tls_scheduler = this;
+  tls_worker = &self;
+  if (initializer_) {
+    try {
+      initializer_();
+    } catch (...) {
+      report_initializer_failure();
+      break_pool("A thread initializer failed, the thread pool is not usable anymore");
+      tls_scheduler = nullptr;
+      tls_worker = nullptr;
+      return;
+    }
+  }
+  for (;;) {
+    StateBase* task = find_task(self);
+    for (int i = 0; task == nullptr && i < cd::kSpinLimit; ++i) {
+      cd::cpu_relax();
+      task = find_task(self);
+    }
+    if (task != nullptr) {
+      execute(task);
+      continue;
+    }
+    if (shutdown_.load(std::memory_order_seq_cst) && !has_work()) break;
+    sleepers_.fetch_add(1, std::memory_order_seq_cst);
+    std::uint32_t epoch = epoch_.load(std::memory_order_seq_cst);
+    if (!has_work() && !shutdown_.load(std::memory_order_seq_cst)) {
+      cd::futex_wait(epoch_, epoch, Deadline::never());
+    }
+    sleepers_.fetch_sub(1, std::memory_order_relaxed);
+  }
+  tls_scheduler = nullptr;
+  tls_worker = nullptr;
+}
+
+bool Scheduler::help_until_done(Worker& self, StateBase& state, const Deadline& deadline) {
+  // Told of the future's completion, it bumps the epoch that this worker
+  // sleeps on, so one sleep waits for "the future is done" and "there is
+  // work to run" at once.
+  struct EpochWaker final : CompletionWaiter {
+    explicit EpochWaker(Scheduler& s) : scheduler(s) {}
+    void on_done(StateBase&) override {
+      scheduler.epoch_.fetch_add(1, std::memory_order_seq_cst);
+      cd::futex_wake_all(scheduler.epoch_);
+    }
+    Scheduler& scheduler;
+  } waker(*this);
+  bool registered = false;
+  while (!state.done()) {
+    StateBase* task = find_task(self);
+    for (int i = 0; task == nullptr && i < cd::kSpinLimit && !state.done(); ++i) {
+      cd::cpu_relax();
+      task = find_task(self);
+    }
+    if (task != nullptr) {
+      execute(task);
+      continue;
+    }
+    if (state.done() || deadline.expired()) break;
+    if (!registered) {
+      if (!state.add_waiter(waker)) break;  // done meanwhile
+      registered = true;
+    }
+    sleepers_.fetch_add(1, std::memory_order_seq_cst);
+    std::uint32_t epoch = epoch_.load(std::memory_order_seq_cst);
+    bool woken = true;
+    if (!state.done() && !has_work()) woken = cd::futex_wait(epoch_, epoch, deadline);
+    sleepers_.fetch_sub(1, std::memory_order_relaxed);
+    if (!woken) break;
+  }
+  if (registered) state.remove_waiter(waker);
+  return state.done();
+}
+
+void Scheduler::break_pool(const std::string& reason) {
+  std::vector<StateBase*> orphans;
+  {
+    cd::ScopedLock guard(inbox_mu_);
+    if (broken_.load(std::memory_order_relaxed)) return;
+    broken_reason_ = reason;
+    broken_.store(true, std::memory_order_relaxed);
+    orphans = drain_inbox();
+  }
+  for (StateBase* task : orphans) {
+    task->try_set_exception(std::make_exception_ptr(BrokenThreadPool(reason)));
+    task->release();
+  }
+}
+
+std::vector<StateBase*> Scheduler::drain_inbox() {
+  std::vector<StateBase*> tasks;
+  for (StateBase* task = inbox_head_; task != nullptr; task = task->next_in_queue) {
+    tasks.push_back(task);
+  }
+  inbox_head_ = inbox_tail_ = nullptr;
+  inbox_size_.store(0, std::memory_order_relaxed);
+  return tasks;
+}
+
+void Scheduler::shutdown(bool wait, bool cancel_futures) {
+  std::vector<StateBase*> cancelled;
+  {
+    cd::ScopedLock guard(inbox_mu_);
+    if (cancel_futures) {
+      cancel_futures_.store(true, std::memory_order_relaxed);
+      cancelled = drain_inbox();
+    }
+    // seq_cst: read by workers deciding to exit, against has_work().
+    shutdown_.store(true, std::memory_order_seq_cst);
+  }
+  for (StateBase* task : cancelled) {
+    task->cancel();
+    task->release();
+  }
+  epoch_.fetch_add(1, std::memory_order_seq_cst);
+  cd::futex_wake_all(epoch_);
+  if (!wait) return;
+  std::size_t n;
+  {
+    // After this, no worker can start: spawn_worker checks the flag under
+    // the same lock.
+    cd::ScopedLock guard(spawn_mu_);
+    n = spawned_.load(std::memory_order_relaxed);
+  }
+  for (std::size_t i = 0; i < n; ++i) {
+    if (tls_worker == workers_[i].get()) continue;  // shutdown from a task
+    workers_[i]->thread.join();
+  }
+}
+
+bool wait_for_state(StateBase& state, const Deadline& deadline) {
+  if (state.done()) return true;
+  if (tls_scheduler != nullptr) {
+    return tls_scheduler->help_until_done(*static_cast<Scheduler::Worker*>(tls_worker), state,
+                                          deadline);
+  }
+  return state.wait_until(deadline);
+}
+
+}  // namespace concur::futures::detail

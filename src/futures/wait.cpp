@@ -1,0 +1,80 @@
+#include <vector>
+
+#include "concur/futures.hpp"
+
+namespace concur::futures::detail {
+
+namespace {
+
+// Python's _FirstCompletedWaiter / _AllCompletedWaiter in one: counts the
+// completions it is told of and sets its event once `when` holds.
+class MultiWaiter final : public CompletionWaiter {
+ public:
+  MultiWaiter(ReturnWhen when, std::size_t pending) : when_(when), pending_(pending) {}
+
+  void on_done(StateBase& state) override {
+    bool enough = false;
+    {
+      concur::detail::ScopedLock guard(mu_);
+      --pending_;
+      switch (when_) {
+        case ReturnWhen::FIRST_COMPLETED:
+          enough = true;
+          break;
+        case ReturnWhen::FIRST_EXCEPTION:
+          // Called with the state finished: reading its error is safe.
+          enough = pending_ == 0 ||
+                   (state.state() == StateBase::kFinished && failed(state));
+          break;
+        case ReturnWhen::ALL_COMPLETED:
+          enough = pending_ == 0;
+          break;
+      }
+    }
+    if (enough) event_.set();
+  }
+  bool wait_until(const Deadline& deadline) { return event_.wait_until(deadline); }
+
+  static bool failed(StateBase& state) {
+    return state.state() == StateBase::kFinished && state.error_after_done() != nullptr;
+  }
+
+ private:
+  const ReturnWhen when_;
+  threading::Lock mu_;
+  std::size_t pending_ CONCUR_GUARDED_BY(mu_);
+  threading::Event event_;
+};
+
+}  // namespace
+
+void wait_states(const std::vector<StateBase*>& states, ReturnWhen when,
+                 const Deadline& deadline) {
+  std::size_t done = 0;
+  bool failed = false;
+  for (StateBase* s : states) {
+    if (s->done()) {
+      ++done;
+      failed = failed || MultiWaiter::failed(*s);
+    }
+  }
+  if (done == states.size()) return;
+  if (when == ReturnWhen::FIRST_COMPLETED && done > 0) return;
+  if (when == ReturnWhen::FIRST_EXCEPTION && failed) return;
+
+  MultiWaiter waiter(when, states.size() - done);
+  std::vector<StateBase*> registered;
+  registered.reserve(states.size() - done);
+  for (StateBase* s : states) {
+    if (s->done()) continue;
+    if (s->add_waiter(waiter)) {
+      registered.push_back(s);
+    } else {
+      waiter.on_done(*s);  // finished between the two looks
+    }
+  }
+  waiter.wait_until(deadline);
+  for (StateBase* s : registered) s->remove_waiter(waiter);
+}
+
+}  // namespace concur::futures::detail
