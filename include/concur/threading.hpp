@@ -568,7 +568,12 @@ class Barrier {
 //
 // Differences from Python: when a target is given, the thread calls the
 // target, not run() (a subclass that overrides run() takes no target);
-// join(timeout) returns whether the thread ended instead of None.
+// join(timeout) returns whether the thread ended instead of None; start()
+// does not wait for the new thread to begin running (Python's does), which
+// halves the cost of a start. The exit-time join runs from a handler made at
+// the first start(): std::atexit handlers registered after that run before
+// the join (in Python every atexit handler runs after it), so register exit
+// hooks that need finished threads before starting them.
 class Thread;
 
 struct ThreadOptions {
