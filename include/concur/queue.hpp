@@ -33,8 +33,9 @@
 #include <algorithm>
 #include <chrono>
 #include <cstddef>
-#include <deque>
+#include <cstdint>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <type_traits>
@@ -67,22 +68,81 @@ using concur::detail::ScopedLock;
 // has push (strong guarantee), next (the item a get returns now), pop_next
 // (removes that item, which may have been moved from; never throws when T's
 // move does not), size, and take_all (empties the store, returning its
-// items).
+// items). Each is at most four words, so that it fits on the queue lock's
+// cache line (see BasicQueue), and frees its memory when drained after a
+// backlog of more than kKeptCapacity items, so that a burst does not pin
+// memory for the queue's life.
+inline constexpr std::size_t kKeptCapacity = 4096;
+
+// A growable ring buffer, in the role Python's deque plays for queue.Queue.
+// std::deque would take two more cache lines than the lock's.
 template <class T>
 class FifoStore {
  public:
-  bool empty() const noexcept { return items_.empty(); }
-  std::size_t size() const noexcept { return items_.size(); }
+  FifoStore() noexcept = default;
+  FifoStore(FifoStore&& other) noexcept
+      : items_(std::exchange(other.items_, nullptr)),
+        capacity_(std::exchange(other.capacity_, 0)),
+        head_(std::exchange(other.head_, 0)),
+        size_(std::exchange(other.size_, 0)) {}
+  FifoStore& operator=(FifoStore&&) = delete;
+  ~FifoStore() { release(); }
+
+  bool empty() const noexcept { return size_ == 0; }
+  std::size_t size() const noexcept { return size_; }
   template <class U>
   void push(U&& item) {
-    items_.push_back(std::forward<U>(item));
+    if (size_ == capacity_) grow();
+    ::new (static_cast<void*>(slot(head_ + size_))) T(std::forward<U>(item));
+    ++size_;
   }
-  T& next() noexcept { return items_.front(); }
-  void pop_next() noexcept { items_.pop_front(); }
-  std::deque<T> take_all() { return std::exchange(items_, {}); }
+  T& next() noexcept { return *slot(head_); }
+  void pop_next() noexcept {
+    slot(head_)->~T();
+    head_ = (head_ + 1) & (capacity_ - 1);
+    if (--size_ == 0 && capacity_ > kKeptCapacity) release();
+  }
+  FifoStore take_all() noexcept { return FifoStore(std::move(*this)); }
 
  private:
-  std::deque<T> items_;
+  static constexpr std::size_t kFirstCapacity = 16;
+
+  T* slot(std::size_t index) const noexcept {
+    return items_ + (index & (capacity_ - 1));
+  }
+  // Doubles the ring; if an allocation or a copy throws, the old ring is
+  // untouched (items are copied rather than moved when their move may
+  // throw, as std::vector does).
+  void grow() {
+    const std::size_t capacity = capacity_ == 0 ? kFirstCapacity : 2 * capacity_;
+    T* items = std::allocator<T>().allocate(capacity);
+    std::size_t moved = 0;
+    try {
+      for (; moved < size_; ++moved) {
+        ::new (static_cast<void*>(items + moved))
+            T(std::move_if_noexcept(*slot(head_ + moved)));
+      }
+    } catch (...) {
+      std::destroy_n(items, moved);
+      std::allocator<T>().deallocate(items, capacity);
+      throw;
+    }
+    release();
+    items_ = items;
+    capacity_ = capacity;
+    size_ = moved;
+  }
+  void release() noexcept {
+    for (std::size_t i = 0; i < size_; ++i) slot(head_ + i)->~T();
+    if (items_ != nullptr) std::allocator<T>().deallocate(items_, capacity_);
+    items_ = nullptr;
+    capacity_ = head_ = size_ = 0;
+  }
+
+  T* items_ = nullptr;
+  std::size_t capacity_ = 0;  // 0 or a power of two
+  std::size_t head_ = 0;      // where the oldest item is, modulo capacity_
+  std::size_t size_ = 0;
 };
 
 template <class T>
@@ -95,7 +155,12 @@ class LifoStore {
     items_.push_back(std::forward<U>(item));
   }
   T& next() noexcept { return items_.back(); }
-  void pop_next() noexcept { items_.pop_back(); }
+  void pop_next() noexcept {
+    items_.pop_back();
+    if (items_.empty() && items_.capacity() > kKeptCapacity) {
+      std::vector<T>().swap(items_);
+    }
+  }
   std::vector<T> take_all() noexcept { return std::exchange(items_, {}); }
 
  private:
@@ -121,10 +186,14 @@ class HeapStore {
   // Written out rather than std::pop_heap, whose precondition (a valid heap)
   // a moved-from top may break: this never compares the top, it refills the
   // hole with the last item and sifts that down.
-  void pop_next() noexcept(std::is_nothrow_move_assignable_v<T>) {
+  void pop_next() noexcept(std::is_nothrow_move_constructible_v<T> &&
+                           std::is_nothrow_move_assignable_v<T>) {
     T last = std::move(items_.back());
     items_.pop_back();
-    if (items_.empty()) return;
+    if (items_.empty()) {
+      if (items_.capacity() > kKeptCapacity) std::vector<T>().swap(items_);
+      return;
+    }
     const std::size_t n = items_.size();
     std::size_t hole = 0;
     for (std::size_t child = 1; child < n; child = 2 * hole + 1) {
@@ -145,7 +214,7 @@ class HeapStore {
   }
 
   std::vector<T> items_;
-  Compare less_;
+  [[no_unique_address]] Compare less_;
 };
 
 // Queue, LifoQueue and PriorityQueue: Python's queue.Queue, parameterised
@@ -265,9 +334,9 @@ class BasicQueue {
 
  protected:
   BasicQueue(std::ptrdiff_t maxsize, Store store)
-      : maxsize_(maxsize),
-        capacity_(maxsize > 0 ? static_cast<std::size_t>(maxsize) : 0),
-        store_(std::move(store)) {}
+      : capacity_(maxsize > 0 ? static_cast<std::size_t>(maxsize) : 0),
+        store_(std::move(store)),
+        maxsize_(maxsize) {}
 
  private:
   // A finite wait is a Deadline; a null one means "do not wait". kForever
@@ -281,12 +350,12 @@ class BasicQueue {
     while (capacity_ != 0 && store_.size() >= capacity_) {
       if (deadline == nullptr) throw Full("queue is full");
       if (deadline->expired()) throw Full("queue stayed full for the whole timeout");
-      wait(not_full_, *deadline);
+      wait(not_full_, putters_waiting_, *deadline);
       if (shutdown_) throw ShutDown("put() on a queue that is shut down");
     }
     store_.push(std::forward<U>(item));
     ++unfinished_;
-    not_empty_.notify();
+    if (getters_waiting_ != 0) not_empty_.notify();
   }
 
   T get_until(const Deadline* deadline) CONCUR_EXCLUDES(mutex_) {
@@ -299,7 +368,7 @@ class BasicQueue {
     // throws leaves it queued; returned by NRVO, with no further move.
     T item(std::move_if_noexcept(store_.next()));
     store_.pop_next();
-    not_full_.notify();
+    if (putters_waiting_ != 0) not_full_.notify();
     return item;
   }
 
@@ -309,7 +378,7 @@ class BasicQueue {
     if (await_item(deadline)) {
       item.emplace(std::move_if_noexcept(store_.next()));
       store_.pop_next();
-      not_full_.notify();
+      if (putters_waiting_ != 0) not_full_.notify();
     }
     return item;
   }
@@ -321,17 +390,17 @@ class BasicQueue {
       if (!store_.empty()) return true;
       if (shutdown_) throw ShutDown("get() on a queue that is shut down and empty");
       if (deadline == nullptr || deadline->expired()) return false;
-      wait(not_empty_, *deadline);
+      wait(not_empty_, getters_waiting_, *deadline);
     }
   }
 
   auto close(bool immediate) CONCUR_EXCLUDES(mutex_) {
     ScopedLock hold(mutex_);
     shutdown_ = true;
-    decltype(store_.take_all()) dropped;
+    std::optional<decltype(store_.take_all())> dropped;
     if (immediate) {
-      dropped = store_.take_all();
-      unfinished_ -= std::min(unfinished_, dropped.size());
+      dropped.emplace(store_.take_all());
+      unfinished_ -= std::min(unfinished_, dropped->size());
       all_tasks_done_.notify_all();
     }
     not_empty_.notify_all();
@@ -339,25 +408,37 @@ class BasicQueue {
     return dropped;
   }
 
-  static void wait(threading::Condition& condition, const Deadline& deadline) {
+  void wait(threading::Condition& condition, std::uint32_t& waiting,
+            const Deadline& deadline) CONCUR_REQUIRES(mutex_) {
+    ++waiting;
     if (deadline.is_never()) {
       condition.wait();
     } else {
       condition.wait(deadline.remaining());
     }
+    --waiting;
   }
 
-  const std::ptrdiff_t maxsize_;
+  // Everything a put or a get reads or writes when it does not wait sits
+  // with the lock on one cache line (with the standard stores): taking the
+  // lock brings the line to this core, and the critical section then misses
+  // nothing. Under contention that line moving between cores is the cost
+  // of every call, so one line rather than four is what makes it fast.
+  alignas(64) threading::Lock mutex_;
+  bool shutdown_ CONCUR_GUARDED_BY(mutex_) = false;
+  // Threads waiting on not_empty_ and not_full_, so that put and get make
+  // no notify call when nobody waits.
+  std::uint32_t getters_waiting_ CONCUR_GUARDED_BY(mutex_) = 0;
+  std::uint32_t putters_waiting_ CONCUR_GUARDED_BY(mutex_) = 0;
+  std::size_t unfinished_ CONCUR_GUARDED_BY(mutex_) = 0;
   const std::size_t capacity_;  // 0: unbounded
-  threading::Lock mutex_;
-  // Every condition is over mutex_; each notify is a load and a test unless
-  // a thread waits.
+  Store store_ CONCUR_GUARDED_BY(mutex_);
+
+  // Written only around waits, so it stays cached on every core.
+  alignas(64) const std::ptrdiff_t maxsize_;
   threading::Condition not_empty_{mutex_};
   threading::Condition not_full_{mutex_};
   threading::Condition all_tasks_done_{mutex_};
-  Store store_ CONCUR_GUARDED_BY(mutex_);
-  std::size_t unfinished_ CONCUR_GUARDED_BY(mutex_) = 0;
-  bool shutdown_ CONCUR_GUARDED_BY(mutex_) = false;
 };
 
 }  // namespace detail

@@ -129,7 +129,7 @@ void Scheduler::submit(StateBase* task) {
   }
   // Dekker with a worker going to sleep (see the header): the task is
   // published above; the fence orders that before reading sleepers_.
-  std::atomic_thread_fence(std::memory_order_seq_cst);
+  cd::seq_cst_fence();
   if (sleepers_.load(std::memory_order_relaxed) != 0) {
     wake_one();
   } else if (spawned_.load(std::memory_order_relaxed) < workers_.size()) {
@@ -143,7 +143,7 @@ void Scheduler::wake_one() {
 }
 
 void Scheduler::wake_if_sleeping() {
-  std::atomic_thread_fence(std::memory_order_seq_cst);
+  cd::seq_cst_fence();
   if (sleepers_.load(std::memory_order_relaxed) != 0) wake_one();
 }
 

@@ -50,30 +50,21 @@ class MultiWaiter final : public CompletionWaiter {
 
 void wait_states(const std::vector<StateBase*>& states, ReturnWhen when,
                  const Deadline& deadline) {
-  std::size_t done = 0;
-  bool failed = false;
-  for (StateBase* s : states) {
-    if (s->done()) {
-      ++done;
-      failed = failed || MultiWaiter::failed(*s);
-    }
-  }
-  if (done == states.size()) return;
-  if (when == ReturnWhen::FIRST_COMPLETED && done > 0) return;
-  if (when == ReturnWhen::FIRST_EXCEPTION && failed) return;
-
-  MultiWaiter waiter(when, states.size() - done);
+  // One pass: a state either takes the waiter (and reports to it when it
+  // completes) or is done already and is reported here. Counting done
+  // states in a separate pass first would miss those that complete between
+  // the two passes.
+  MultiWaiter waiter(when, states.size());
   std::vector<StateBase*> registered;
-  registered.reserve(states.size() - done);
+  registered.reserve(states.size());
   for (StateBase* s : states) {
-    if (s->done()) continue;
     if (s->add_waiter(waiter)) {
       registered.push_back(s);
     } else {
-      waiter.on_done(*s);  // finished between the two looks
+      waiter.on_done(*s);
     }
   }
-  waiter.wait_until(deadline);
+  if (!states.empty()) waiter.wait_until(deadline);
   for (StateBase* s : registered) s->remove_waiter(waiter);
 }
 

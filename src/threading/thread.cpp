@@ -35,7 +35,8 @@ struct ThreadState : std::enable_shared_from_this<ThreadState> {
   // The object whose run() the thread executes when it has no target; null
   // once that object is destroyed.
   Thread* runner CONCUR_GUARDED_BY(mu) = nullptr;
-  // Whether runner->run() is executing right now.
+  // From start() until runner->run() returns: the span in which the runner
+  // object must not be destroyed.
   bool in_run CONCUR_GUARDED_BY(mu) = false;
   // Set at construction, run and destroyed by the thread itself.
   std::unique_ptr<Callable> target;
@@ -245,7 +246,6 @@ extern "C" void* concur_thread_main(void* arg) {
       {
         concur::detail::ScopedLock guard(state->mu);
         runner = state->runner;
-        state->in_run = runner != nullptr;
       }
       struct EndRun {
         ThreadState& s;
@@ -302,7 +302,7 @@ void Thread::let_go() noexcept {
   state_->runner = nullptr;
   if (state_->in_run && tls_current != state_.get()) {
     std::fprintf(stderr,
-                 "concur: Thread '%s' destroyed while its run() is executing; "
+                 "concur: Thread '%s' destroyed before its run() returned; "
                  "join() it before it goes out of scope\n",
                  state_->name.c_str());
     std::abort();
@@ -323,6 +323,9 @@ void Thread::start() {
     if (!s.target && s.runner == nullptr) {
       throw RuntimeError("cannot start a Thread whose run() object was destroyed");
     }
+    // From here until run() returns, the object that defines run() must
+    // live; let_go() checks it.
+    s.in_run = !s.target;
     s.started.store(true, std::memory_order_release);
   }
   static ExitJoiner exit_joiner;
@@ -341,7 +344,11 @@ void Thread::start() {
   if (rc != 0) {
     delete handoff;
     registry().remove(&s);
-    s.started.store(false, std::memory_order_relaxed);
+    {
+      concur::detail::ScopedLock guard(s.mu);
+      s.in_run = false;
+      s.started.store(false, std::memory_order_relaxed);
+    }
     throw RuntimeError(std::string("can't start new thread: ") + std::strerror(rc));
   }
   s.ident.store(static_cast<std::uint64_t>(tid), std::memory_order_relaxed);

@@ -1,5 +1,5 @@
-// SegmentedQueue: the unbounded lock-free multi-producer multi-consumer FIFO
-// behind queue::SimpleQueue, with a blocking pop that parks on a futex.
+// SegmentedQueue: the unbounded multi-producer multi-consumer FIFO without
+// locks behind queue::SimpleQueue, with a blocking pop that parks on a futex.
 //
 // Structure. Items live in blocks of kSlots slots linked in a list. Each end
 // of the queue (head for pops, tail for pushes) is an index word and a
@@ -40,10 +40,19 @@
 // Linking a block stores, in this order, the tail's block, the tail's index
 // (past the sentinel) and the old block's `next`, all with release; a
 // consumer moves the head into the new block only after acquiring `next`,
-// so the head never passes the tail. Sleeping uses the Dekker pattern
-// between a consumer (announce in sleepers_, then look at the tail) and a
-// producer (move the tail, then look at sleepers_), all seq_cst, so that one
-// of them sees the other: no wake-up is lost.
+// so the head never passes the tail.
+//
+// Sleeping. A consumer that finds the queue empty spins a little, then
+// announces itself in sleepers_, looks at the tail once more, and sleeps on
+// the futex word wakeups_. A producer, after moving the tail, looks at
+// sleepers_; if a consumer announced itself, the producer claims it
+// (sleepers_ - 1), grants it a wake-up (wakeups_ + 1) and wakes one
+// sleeper. The announcement and the look at the tail, and the tail's move
+// and the look at sleepers_, are seq_cst: in their single total order
+// either the producer looks after the announcement, and wakes the consumer,
+// or the consumer looks after the tail moved, and sees the item (the Dekker
+// pattern), so no wake-up is lost. Claiming makes one sleep cost one wake-up
+// system call, however many pushes come before the consumer runs.
 //
 // Progress. Pushes and pops never block each other except for a few
 // instructions: a consumer waiting for the producer of its slot to finish
@@ -81,7 +90,7 @@ class Backoff {
   }
 
  private:
-  // 2^0 + ... + 2^5 = 63 pauses, about a microsecond, before yielding.
+  // 2^0 + ... + 2^5 = 63 pauses (a few microseconds) before yielding.
   static constexpr int kYieldStep = 6;
   int step_ = 0;
 };
@@ -187,10 +196,9 @@ class SegmentedQueue {
       }
       std::uint64_t new_head = head + kStep;
       if ((head & kHasNext) == 0) {
-        // seq_cst fence: the consumer half of the Dekker pattern (see
-        // pop); it also orders this tail load after the head load above.
-        std::atomic_thread_fence(std::memory_order_seq_cst);
-        const std::uint64_t tail = tail_.index.load(std::memory_order_relaxed);
+        // seq_cst: the consumer half of the Dekker pattern (see pop). It is
+        // a plain load on x86, unlike a fence.
+        const std::uint64_t tail = tail_.index.load(std::memory_order_seq_cst);
         if ((head >> kShift) == (tail >> kShift)) return std::nullopt;
         // The tail is in a later block, so this block is full of claimed
         // positions: no need to look at the tail again until we leave it.
@@ -198,8 +206,8 @@ class SegmentedQueue {
           new_head |= kHasNext;
         }
       }
-      // seq_cst is not needed for the Dekker pattern here (the fence does
-      // that); acquire pairs with the release stores that move the head.
+      // Acquire: pairs with the release stores that move the head (and, on
+      // success, makes the block pointer loaded above the current one).
       if (head_.index.compare_exchange_weak(head, new_head,
                                             std::memory_order_acquire,
                                             std::memory_order_acquire)) {
@@ -220,8 +228,8 @@ class SegmentedQueue {
       if (auto item = try_pop()) return item;
     }
     for (;;) {
-      // seq_cst: the consumer half of the Dekker pattern; try_pop's fence
-      // orders its look at the tail after this announcement.
+      // seq_cst: the consumer half of the Dekker pattern, with try_pop's
+      // seq_cst load of the tail after it.
       sleepers_.fetch_add(1, std::memory_order_seq_cst);
       if (auto item = try_pop()) {
         withdraw();
