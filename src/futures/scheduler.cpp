@@ -127,14 +127,22 @@ void Scheduler::submit(StateBase* task) {
     inbox_tail_ = task;
     inbox_size_.fetch_add(1, std::memory_order_relaxed);
   }
-  // Dekker with a worker going to sleep (see the header): the task is
-  // published above; the fence orders that before reading sleepers_.
-  cd::seq_cst_fence();
-  if (sleepers_.load(std::memory_order_relaxed) != 0) {
-    wake_one();
-  } else if (spawned_.load(std::memory_order_relaxed) < workers_.size()) {
+  if (!notify_work() && spawned_.load(std::memory_order_relaxed) < workers_.size()) {
     spawn_worker();
   }
+}
+
+bool Scheduler::notify_work() {
+  // Dekker with a worker that stops searching or goes to sleep (see the
+  // header): the task is published above; the fence orders that before
+  // reading searching_ and sleepers_.
+  cd::seq_cst_fence();
+  // A searching worker will find the task; waking a sleeper as well would
+  // only make two threads race for one task.
+  if (searching_.load(std::memory_order_relaxed) != 0) return true;
+  if (sleepers_.load(std::memory_order_relaxed) == 0) return false;
+  wake_one();
+  return true;
 }
 
 void Scheduler::wake_one() {
@@ -142,10 +150,7 @@ void Scheduler::wake_one() {
   cd::futex_wake(epoch_, 1);
 }
 
-void Scheduler::wake_if_sleeping() {
-  cd::seq_cst_fence();
-  if (sleepers_.load(std::memory_order_relaxed) != 0) wake_one();
-}
+
 
 StateBase* Scheduler::take_from_inbox(Worker& self) {
   if (inbox_size_.load(std::memory_order_relaxed) == 0) return nullptr;
@@ -167,7 +172,7 @@ StateBase* Scheduler::take_from_inbox(Worker& self) {
   }
   if (n == 0) return nullptr;
   for (std::size_t i = n - 1; i > 0; --i) self.deque.push(batch[i]);
-  if (n > 1) wake_if_sleeping();  // others may steal the rest
+  if (n > 1) notify_work();  // others may steal the rest
   return batch[0];
 }
 
@@ -218,10 +223,7 @@ void Scheduler::worker_main(Worker& self) {
   }
   for (;;) {
     StateBase* task = find_task(self);
-    for (int i = 0; task == nullptr && i < cd::kSpinLimit; ++i) {
-      cd::cpu_relax();
-      task = find_task(self);
-    }
+    if (task == nullptr) task = search(self);
     if (task != nullptr) {
       execute(task);
       continue;
@@ -236,6 +238,33 @@ void Scheduler::worker_main(Worker& self) {
   }
   tls_scheduler = nullptr;
   tls_worker = nullptr;
+}
+
+StateBase* Scheduler::search(Worker& self) {
+  searching_.fetch_add(1, std::memory_order_seq_cst);
+  StateBase* task = nullptr;
+  // First spin, then yield the core between looks: together about as long
+  // as a futex wake-up takes, so that a steady trickle of submissions is
+  // picked up without system calls. Yielding matters when there are more
+  // threads than cores: a searcher must not keep the submitter that would
+  // feed it off its core.
+  for (int i = 0; task == nullptr && i < cd::kSpinLimit; ++i) {
+    cd::cpu_relax();
+    task = find_task(self);
+  }
+  constexpr int kYields = 16;
+  for (int i = 0; task == nullptr && i < kYields; ++i) {
+    std::this_thread::yield();
+    task = find_task(self);
+  }
+  // seq_cst: pairs with notify_work's fence. The last searcher to leave
+  // with a task hands the search on, since more work may be queued that
+  // submitters did not wake anyone for while it searched.
+  if (searching_.fetch_sub(1, std::memory_order_seq_cst) == 1 && task != nullptr &&
+      has_work()) {
+    notify_work();
+  }
+  return task;
 }
 
 bool Scheduler::help_until_done(Worker& self, StateBase& state, const Deadline& deadline) {

@@ -12,9 +12,13 @@
 //   * Workers are started on demand, as in Python: a submission wakes a
 //     sleeping worker if there is one, and otherwise starts a new one while
 //     there are fewer than max_workers. Idle workers are reused.
-//   * An idle worker spins briefly, then sleeps on an event count (epoch_,
-//     a futex word). A submitter wakes one sleeper only when sleepers_ says
-//     there is one, so a busy pool makes no system calls.
+//   * An idle worker searches (spins over the queues) for about as long as
+//     a wake-up takes, then sleeps on an event count (epoch_, a futex word).
+//     A submitter wakes one sleeper only when no worker is searching and
+//     sleepers_ says someone sleeps, so a busy pool makes no system calls;
+//     the last searcher to find work wakes the next one, so parallelism
+//     still ramps up under a burst (the scheme of Go's and Tokio's
+//     schedulers).
 //   * A worker that waits on a future (Future::result inside a task) runs
 //     other tasks meanwhile, so that nested submit-and-wait cannot starve
 //     the pool; when there is nothing to run it sleeps on the future.
@@ -23,11 +27,11 @@
 //   * A task's data is published to the worker that runs it by the deque
 //     (release store of bottom / acquire load, see work_stealing_deque.hpp)
 //     or by the inbox lock.
-//   * Lost wake-ups: a worker going to sleep increments sleepers_, then
-//     re-checks every queue; a submitter publishes the task, then reads
-//     sleepers_. Both sides put a seq_cst operation between their write and
-//     their read (Dekker), so either the worker sees the task or the
-//     submitter sees the sleeper. The sleeper reads epoch_ before its
+//   * Lost wake-ups: a worker going to sleep leaves searching_ and enters
+//     sleepers_, then re-checks every queue; a submitter publishes the
+//     task, then reads searching_ and sleepers_. Both sides put a seq_cst
+//     operation between their write and their read (Dekker), so either the
+//     worker sees the task or the submitter sees the worker. The sleeper reads epoch_ before its
 //     re-check and sleeps only while epoch_ is unchanged, and the submitter
 //     bumps epoch_ before waking, so a wake between the two is not lost.
 #pragma once
@@ -83,8 +87,11 @@ class Scheduler {
   std::vector<StateBase*> drain_inbox() CONCUR_REQUIRES(inbox_mu_);
   bool has_work();
   void execute(StateBase* task);
+  StateBase* search(Worker& self);
   void wake_one();
-  void wake_if_sleeping();
+  // After publishing work: wakes a sleeper unless a worker is searching.
+  // Returns false if nobody was searching or asleep.
+  bool notify_work();
   void break_pool(const std::string& reason);
   bool help_until_done(Worker& self, StateBase& state, const Deadline& deadline);
 
@@ -115,6 +122,9 @@ class Scheduler {
 
   alignas(64) std::atomic<std::uint32_t> epoch_{0};
   alignas(64) std::atomic<std::uint32_t> sleepers_{0};
+  // Workers spinning for work before they sleep. While one searches, a
+  // submit wakes nobody.
+  std::atomic<std::uint32_t> searching_{0};
 
   // Serialises starting workers, and orders it with shutdown's join.
   threading::Lock spawn_mu_;
