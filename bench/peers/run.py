@@ -1,0 +1,445 @@
+#!/usr/bin/env python3
+"""Runs concur's benchmarks beside their peers, in one run, and checks targets.
+
+For every workload in WORKLOADS it measures concur, the best C++ peer (or
+several) and Python doing the same work, prints one table row per peer, and
+writes everything to a JSON file. A missed target is reported, never an
+error: the exit status is 0 unless a benchmark crashed or could not be run.
+
+A workload is one entry in WORKLOADS; adding one needs no other change here.
+Its concur benchmark and each C++ peer name a Google Benchmark binary
+(built by the `concur_bench` target into BUILD/bench) and a benchmark in it,
+so a peer that needs another library (oneTBB, Boost.Asio) lives in its own
+binary. Its Python peer is a script in bench/peers/python that accepts
+`--only WORKLOAD` and `--quick` and prints {"workloads": {WORKLOAD:
+{"ns_per_op": ...}}}.
+
+Every time is wall-clock nanoseconds per operation; for a throughput
+workload that is 1 / throughput. A benchmark whose iteration is a batch of
+operations says how many in a counter named ops_per_iteration. A target is
+the largest acceptable ratio concur time / peer time, so lower is better
+everywhere.
+
+Usage: run.py --build build/release [--filter REGEX] [--json PATH] [--quick]
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import json
+import os
+import re
+import signal
+import statistics
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+PEERS_DIR = Path(__file__).resolve().parent
+PYTHON_DIR = PEERS_DIR / "python"
+
+
+@dataclass(frozen=True)
+class Peer:
+    label: str  # what the table calls it, e.g. "std::mutex"
+    benchmark: str  # Google Benchmark name, "<workload>/<implementation>"
+    max_ratio: float | None  # target: concur / peer time at most this
+    binary: str | None = None  # None: the workload's binary
+
+
+@dataclass(frozen=True)
+class Workload:
+    name: str
+    what: str
+    binary: str  # Google Benchmark executable in BUILD/bench
+    concur: str  # concur's benchmark in that binary
+    peers: tuple[Peer, ...] = ()
+    python: str | None = None  # peer script in bench/peers/python
+
+
+THREADING = "concur_threading_bench"
+PY_THREADING = "threading_peer.py"
+STD_CV = "std::condition_variable"
+FUTEX = "raw futex"
+
+WORKLOADS = (
+    Workload(name="lock_uncontended",
+             what="acquire+release pair, one thread",
+             binary=THREADING, concur="lock_uncontended/concur",
+             peers=(Peer("std::mutex", "lock_uncontended/std", 1.1),),
+             python=PY_THREADING),
+    Workload(name="lock_contended",
+             what="2 threads acquire/increment/release one lock "
+                  "(1/throughput)",
+             binary=THREADING, concur="lock_contended/concur",
+             peers=(Peer("std::mutex", "lock_contended/std", 1.0),),
+             python=PY_THREADING),
+    Workload(name="pingpong_event",
+             what="round trip through two Events",
+             binary=THREADING, concur="pingpong_event/concur",
+             peers=(Peer(STD_CV, "pingpong_event/std", 1.0),
+                    Peer(FUTEX, "pingpong/futex", 1.3)),
+             python=PY_THREADING),
+    Workload(name="pingpong_condition",
+             what="round trip through a Condition and a turn variable",
+             binary=THREADING, concur="pingpong_condition/concur",
+             peers=(Peer(STD_CV, "pingpong_condition/std", 1.0),
+                    Peer(FUTEX, "pingpong/futex", 1.3)),
+             python=PY_THREADING),
+    Workload(name="thread_start_join",
+             what="start a thread with an empty target, join it",
+             binary=THREADING, concur="thread_start_join/concur",
+             peers=(Peer("std::thread", "thread_start_join/std", 1.2),),
+             python=PY_THREADING),
+)
+
+# Components Google Benchmark appends to a benchmark's name.
+GBENCH_SUFFIX = re.compile(
+    r"(real_time|manual_time|threads:\d+|repeats:\d+|iterations:\d+"
+    r"|min_time:[\d.]+s?|min_warmup_time:[\d.]+s?)")
+NS_PER_UNIT = {"ns": 1.0, "us": 1e3, "ms": 1e6, "s": 1e9}
+# A measurement whose repetitions vary more than this (coefficient of
+# variation) is flagged as noisy: its ratios deserve a second run.
+NOISY_CV = 0.10
+# A machine busier than this before the run gets a warning under the table.
+BUSY = 0.2
+
+
+@dataclass
+class Run:
+    """What the runner learned; becomes the JSON file."""
+    context: dict = field(default_factory=dict)
+    # benchmark name -> statistics over its repetitions, in ns per operation
+    cpp: dict = field(default_factory=dict)
+    python_version: str | None = None
+    python: dict = field(default_factory=dict)  # workload -> statistics
+    failures: list = field(default_factory=list)
+    notes: list = field(default_factory=list)
+
+
+def base_name(run_name: str) -> str:
+    parts = [p for p in run_name.split("/") if not GBENCH_SUFFIX.fullmatch(p)]
+    return "/".join(parts)
+
+
+def summarize(samples: list[float]) -> dict:
+    mean = statistics.fmean(samples)
+    return {
+        "ns_per_op": statistics.median(samples),
+        "min": min(samples),
+        "mean": mean,
+        "cv": statistics.stdev(samples) / mean if len(samples) > 1 else 0.0,
+        "samples": samples,
+    }
+
+
+def describe_exit(returncode: int) -> str:
+    if returncode < 0:
+        try:
+            return f"was killed by {signal.Signals(-returncode).name}"
+        except ValueError:
+            return f"was killed by signal {-returncode}"
+    return f"exited with status {returncode}"
+
+
+def run_binary(path: Path, names: list[str], settings: dict, run: Run) -> None:
+    """Runs the named benchmarks of one binary; records their statistics."""
+    pattern = "^(" + "|".join(re.escape(n) for n in names) + ")(/|$)"
+    command = [
+        str(path),
+        "--benchmark_format=json",
+        f"--benchmark_filter={pattern}",
+        f"--benchmark_repetitions={settings['repetitions']}",
+        # A plain number of seconds: what Google Benchmark 1.7 parses, and
+        # what later versions still accept.
+        f"--benchmark_min_time={settings['min_time']}",
+        # Interleaved repetitions spread a slow spell of the machine (another
+        # build, a noisy neighbour) over every benchmark instead of one.
+        "--benchmark_enable_random_interleaving=true",
+    ]
+    progress(f"running {path.name}: {len(names)} benchmarks x "
+             f"{settings['repetitions']} repetitions")
+    try:
+        done = subprocess.run(command, stdout=subprocess.PIPE, text=True,
+                              timeout=settings["timeout"], check=False)
+    except (OSError, subprocess.TimeoutExpired) as error:
+        run.failures.append(f"{path.name}: {error}")
+        return
+    if done.returncode != 0:
+        run.failures.append(f"{path.name} {describe_exit(done.returncode)}")
+    try:
+        report = json.loads(done.stdout)
+    except json.JSONDecodeError:
+        if done.returncode == 0:
+            run.failures.append(f"{path.name} printed no JSON report")
+        return
+    run.context.setdefault(path.name, report.get("context", {}))
+    samples: dict[str, list[float]] = {}
+    failed = set()
+    for entry in report.get("benchmarks", []):
+        name = base_name(entry.get("run_name", entry["name"]))
+        if entry.get("error_occurred"):
+            failed.add(name)
+            run.failures.append(f"{name}: {entry.get('error_message')}")
+        elif entry.get("run_type", "iteration") == "iteration":
+            ns = entry["real_time"] * NS_PER_UNIT[entry.get("time_unit", "ns")]
+            ns /= entry.get("ops_per_iteration", 1)
+            samples.setdefault(name, []).append(ns)
+    for name, values in samples.items():
+        run.cpp[name] = {"binary": path.name, **summarize(values)}
+    for name in names:
+        if name not in run.cpp and name not in failed:
+            run.failures.append(f"{path.name} did not report {name}")
+
+
+def run_python(script: str, workloads: list[str], settings: dict,
+               run: Run) -> None:
+    path = PYTHON_DIR / script
+    command = [sys.executable, str(path)]
+    command += [arg for w in workloads for arg in ("--only", w)]
+    if settings["quick"]:
+        command.append("--quick")
+    progress(f"running {script}: {len(workloads)} workloads")
+    try:
+        done = subprocess.run(command, stdout=subprocess.PIPE, text=True,
+                              timeout=settings["timeout"], check=False)
+        report = json.loads(done.stdout) if done.returncode == 0 else None
+    except (OSError, subprocess.TimeoutExpired, json.JSONDecodeError) as error:
+        run.failures.append(f"{script}: {error}")
+        return
+    if report is None:
+        run.failures.append(f"{script} {describe_exit(done.returncode)}")
+        return
+    run.python_version = report.get("python")
+    for name, result in report.get("workloads", {}).items():
+        samples = result.get("samples_ns_per_op") or [result["ns_per_op"]]
+        run.python[name] = {"script": script, **summarize(samples)}
+
+
+def measure(workloads: list[Workload], bench_dir: Path, settings: dict,
+            run: Run) -> None:
+    by_binary: dict[str, list[str]] = {}
+    for w in workloads:
+        by_binary.setdefault(w.binary, []).append(w.concur)
+        for peer in w.peers:
+            names = by_binary.setdefault(peer.binary or w.binary, [])
+            if peer.benchmark not in names:
+                names.append(peer.benchmark)
+    concur_binaries = {w.binary for w in workloads}
+    for binary, names in by_binary.items():
+        path = bench_dir / binary
+        if path.is_file():
+            run_binary(path, names, settings, run)
+        elif binary in concur_binaries:
+            run.failures.append(f"{path} is missing: build the concur_bench "
+                                "target first")
+        else:
+            # A peer binary is built only where its library is installed.
+            run.notes.append(f"{binary} not built; its peers are n/a")
+
+    by_script: dict[str, list[str]] = {}
+    for w in workloads:
+        if w.python:
+            by_script.setdefault(w.python, []).append(w.name)
+    for script, names in by_script.items():
+        run_python(script, names, settings, run)
+
+
+def ratio(a: float | None, b: float | None) -> float | None:
+    return a / b if a is not None and b else None
+
+
+def evaluate(workloads: list[Workload], run: Run) -> list[dict]:
+    """One row per (workload, peer); a workload without peers gets one."""
+    rows = []
+    for w in workloads:
+        concur = run.cpp.get(w.concur, {}).get("ns_per_op")
+        python = run.python.get(w.name, {}).get("ns_per_op")
+        for peer in w.peers or (None,):
+            peer_ns = run.cpp.get(peer.benchmark, {}).get("ns_per_op") \
+                if peer else None
+            r = ratio(concur, peer_ns)
+            target = peer.max_ratio if peer else None
+            rows.append({
+                "workload": w.name,
+                "what": w.what,
+                "concur_ns": concur,
+                "peer": peer.label if peer else None,
+                "peer_benchmark": peer.benchmark if peer else None,
+                "peer_ns": peer_ns,
+                "python_ns": python,
+                "concur_over_peer": r,
+                "python_over_concur": ratio(python, concur),
+                "max_ratio": target,
+                "met": None if r is None or target is None else r <= target,
+            })
+    return rows
+
+
+def format_ns(ns: float | None) -> str:
+    """Three significant digits in the largest unit that keeps one whole."""
+    if ns is None:
+        return "n/a"
+    unit, scale = next((u, s) for u, s in (("s", 1e9), ("ms", 1e6),
+                                           ("us", 1e3), ("ns", 1.0))
+                       if ns >= s or u == "ns")
+    value = ns / scale
+    decimals = 0 if value >= 100 else 1 if value >= 10 else 2
+    return f"{value:.{decimals}f} {unit}"
+
+
+def format_ratio(r: float | None) -> str:
+    return "n/a" if r is None else f"{r:.2f}x"
+
+
+def print_table(rows: list[dict], run: Run) -> None:
+    header = ("workload", "concur", "C++ peer", "peer", "Python",
+              "concur/peer", "Python/concur", "target", "met?")
+    lines = [header]
+    for row in rows:
+        met = {True: "yes", False: "NO", None: "n/a"}[row["met"]]
+        target = row["max_ratio"]
+        lines.append((row["workload"], format_ns(row["concur_ns"]),
+                      row["peer"] or "-", format_ns(row["peer_ns"]),
+                      format_ns(row["python_ns"]),
+                      format_ratio(row["concur_over_peer"]),
+                      format_ratio(row["python_over_concur"]),
+                      "-" if target is None else f"<= {target:.2f}x", met))
+    widths = [max(len(line[i]) for line in lines) for i in range(len(header))]
+    # Names and verdicts read from the left, numbers from the right.
+    left = {0, 2, len(header) - 1}
+    for n, line in enumerate(lines):
+        cells = [cell.ljust(widths[i]) if i in left else cell.rjust(widths[i])
+                 for i, cell in enumerate(line)]
+        print("  ".join(cells).rstrip())
+        if n == 0:
+            print("  ".join("-" * w for w in widths))
+
+    checked = [row["met"] for row in rows if row["met"] is not None]
+    print(f"\ntargets met: {sum(checked)}/{len(checked)}  "
+          "(times are median wall-clock time per operation; a target is the "
+          "largest concur/peer time ratio)")
+    for name, stats in sorted({**run.cpp, **{
+            f"python:{k}": v for k, v in run.python.items()}}.items()):
+        if stats["cv"] > NOISY_CV:
+            print(f"noisy: {name} varied {stats['cv']:.0%} across "
+                  f"{len(stats['samples'])} repetitions")
+    for note in run.notes:
+        print(f"note: {note}")
+    for failure in run.failures:
+        print(f"FAILED: {failure}")
+
+
+def build_type(build: Path) -> str | None:
+    try:
+        cache = (build / "CMakeCache.txt").read_text()
+    except OSError:
+        return None
+    found = re.search(r"^CMAKE_BUILD_TYPE:\w+=(.*)$", cache, re.MULTILINE)
+    return found.group(1) if found else None
+
+
+def busy_fraction(seconds: float = 0.5) -> float | None:
+    """How busy all CPUs were over the next `seconds` (Linux), 0 to 1."""
+    def sample() -> list[int]:
+        with open("/proc/stat") as stat:
+            return [int(v) for v in stat.readline().split()[1:]]
+    try:
+        before = sample()
+        time.sleep(seconds)
+        after = sample()
+    except (OSError, ValueError):
+        return None
+    delta = [a - b for a, b in zip(after, before)]
+    idle = delta[3] + delta[4]  # idle and iowait
+    return 1 - idle / sum(delta) if sum(delta) else None
+
+
+def progress(message: str) -> None:
+    print(f"run.py: {message}", file=sys.stderr, flush=True)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(
+        description="Run concur's benchmarks beside their C++ and Python "
+        "peers and check the performance targets.")
+    parser.add_argument("--build", type=Path, required=True,
+                        help="CMake build directory (e.g. build/release)")
+    parser.add_argument("--filter", default="", metavar="REGEX",
+                        help="only workloads whose name matches REGEX")
+    parser.add_argument("--json", type=Path, metavar="PATH",
+                        help="where to write the results "
+                        "(default: BUILD/bench-results.json)")
+    parser.add_argument("--quick", action="store_true",
+                        help="fewer, shorter repetitions (a smoke test)")
+    parser.add_argument("--repetitions", type=int, metavar="N",
+                        help="repetitions per C++ benchmark "
+                        "(default 10, quick 3)")
+    args = parser.parse_args()
+
+    if args.repetitions is not None and args.repetitions < 1:
+        parser.error("--repetitions must be at least 1")
+    try:
+        workloads = [w for w in WORKLOADS if re.search(args.filter, w.name)]
+    except re.error as error:
+        parser.error(f"--filter: {error}")
+    if not workloads:
+        print(f"run.py: no workload matches {args.filter!r}; known: "
+              + ", ".join(w.name for w in WORKLOADS), file=sys.stderr)
+        return 2
+    kind = build_type(args.build)
+    if kind is not None and kind not in ("Release", "RelWithDebInfo"):
+        progress(f"warning: {args.build} is a {kind or 'no-type'} build; "
+                 "numbers from it say little")
+
+    settings = {
+        "quick": args.quick,
+        "repetitions": args.repetitions or (3 if args.quick else 10),
+        "min_time": 0.05 if args.quick else 0.2,
+        "timeout": 900,
+        "build": str(args.build),
+        "build_type": kind,
+    }
+    busy = busy_fraction()
+    run = Run()
+    measure(workloads, args.build / "bench", settings, run)
+    rows = evaluate(workloads, run)
+    print_table(rows, run)
+    cpus = os.cpu_count()
+    if busy is not None:
+        # Other work (a build, say) takes cores from the benchmark threads
+        # and skews ratios more than noise does: say so.
+        warning = " - other work was running; trust ratios less" \
+            if busy > BUSY else ""
+        print(f"machine: {cpus} CPUs, {busy:.0%} busy just before the "
+              f"run{warning}")
+
+    result = {
+        "generated": datetime.datetime.now(datetime.timezone.utc).isoformat(
+            timespec="seconds"),
+        "settings": settings,
+        "machine": {"cpus": cpus, "busy_before_run": busy,
+                    "benchmark_context": run.context},
+        "python_version": run.python_version,
+        "rows": rows,
+        "cpp": run.cpp,
+        "python": run.python,
+        "notes": run.notes,
+        "failures": run.failures,
+    }
+    out = args.json or args.build / "bench-results.json"
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(json.dumps(result, indent=1, allow_nan=False) + "\n")
+        print(f"results: {out}")
+    except (OSError, ValueError) as error:
+        run.failures.append(f"cannot write {out}: {error}")
+        print(f"FAILED: cannot write {out}: {error}")
+    return 1 if run.failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
