@@ -37,7 +37,6 @@
 #include <functional>
 #include <memory>
 #include <optional>
-#include <string>
 #include <type_traits>
 #include <utility>
 #include <vector>
@@ -114,7 +113,8 @@ class FifoStore {
   // untouched (items are copied rather than moved when their move may
   // throw, as std::vector does).
   void grow() {
-    const std::size_t capacity = capacity_ == 0 ? kFirstCapacity : 2 * capacity_;
+    const std::size_t capacity =
+        capacity_ == 0 ? kFirstCapacity : 2 * capacity_;
     T* items = std::allocator<T>().allocate(capacity);
     std::size_t moved = 0;
     try {
@@ -186,8 +186,8 @@ class HeapStore {
   // Written out rather than std::pop_heap, whose precondition (a valid heap)
   // a moved-from top may break: this never compares the top, it refills the
   // hole with the last item and sifts that down.
-  void pop_next() noexcept(std::is_nothrow_move_constructible_v<T> &&
-                           std::is_nothrow_move_assignable_v<T>) {
+  void pop_next() noexcept(std::is_nothrow_move_constructible_v<T>&&
+                               std::is_nothrow_move_assignable_v<T>) {
     T last = std::move(items_.back());
     items_.pop_back();
     if (items_.empty()) {
@@ -220,24 +220,34 @@ class HeapStore {
 // Queue, LifoQueue and PriorityQueue: Python's queue.Queue, parameterised
 // on how the items are stored. The structure is Python's: one lock, and
 // three conditions over it (not_empty for getters, not_full for putters,
-// all_tasks_done for joiners). concur's Lock takes no system call unless
-// another thread holds it, and a Condition's notify takes none unless a
-// thread waits, so a put or get that does not have to wait makes no system
-// call.
+// all_tasks_done for joiners).
+//
+// Performance: concur's Lock makes a system call only to park or wake a
+// thread that found it held, and put and get notify a condition only when
+// a thread waits on it, so a call that does not have to wait makes no
+// system call. Everything such a call touches shares the lock's cache line
+// (see the members).
 //
 // Thread safety: distinct objects, safe; a shared object, every member may
 // be called concurrently from any thread.
+//
+// Memory ordering: the lock orders everything. What a thread did before
+// put() happens-before the get() that returns the item; what a consumer
+// did before task_done() happens-before the join() that returns after it.
 template <class T, class Store>
 class BasicQueue {
  public:
   // maxsize <= 0 means unbounded, as in Python.
-  explicit BasicQueue(std::ptrdiff_t maxsize = 0) : BasicQueue(maxsize, Store()) {}
+  explicit BasicQueue(std::ptrdiff_t maxsize = 0)
+      : BasicQueue(maxsize, Store()) {}
   BasicQueue(const BasicQueue&) = delete;
   BasicQueue& operator=(const BasicQueue&) = delete;
 
   // Puts an item, blocking while the queue is full. Throws ShutDown if the
   // queue is shut down (also when that happens while this call waits).
-  void put(const T& item) CONCUR_EXCLUDES(mutex_) { put_until(item, &kForever); }
+  void put(const T& item) CONCUR_EXCLUDES(mutex_) {
+    put_until(item, &kForever);
+  }
   void put(T&& item) CONCUR_EXCLUDES(mutex_) {
     put_until(std::move(item), &kForever);
   }
@@ -255,7 +265,9 @@ class BasicQueue {
     put_until(std::move(item), &deadline);
   }
   // Puts an item if there is room now; otherwise throws Full.
-  void put_nowait(const T& item) CONCUR_EXCLUDES(mutex_) { put_until(item, nullptr); }
+  void put_nowait(const T& item) CONCUR_EXCLUDES(mutex_) {
+    put_until(item, nullptr);
+  }
   void put_nowait(T&& item) CONCUR_EXCLUDES(mutex_) {
     put_until(std::move(item), nullptr);
   }
@@ -349,7 +361,8 @@ class BasicQueue {
     if (shutdown_) throw ShutDown("put() on a queue that is shut down");
     while (capacity_ != 0 && store_.size() >= capacity_) {
       if (deadline == nullptr) throw Full("queue is full");
-      if (deadline->expired()) throw Full("queue stayed full for the whole timeout");
+      if (deadline->expired())
+        throw Full("queue stayed full for the whole timeout");
       wait(not_full_, putters_waiting_, *deadline);
       if (shutdown_) throw ShutDown("put() on a queue that is shut down");
     }
@@ -361,8 +374,9 @@ class BasicQueue {
   T get_until(const Deadline* deadline) CONCUR_EXCLUDES(mutex_) {
     ScopedLock hold(mutex_);
     if (!await_item(deadline)) {
-      throw Empty(deadline == nullptr ? "queue is empty"
-                                      : "queue stayed empty for the whole timeout");
+      throw Empty(deadline == nullptr
+                      ? "queue is empty"
+                      : "queue stayed empty for the whole timeout");
     }
     // Built before the item leaves the store, so that a copy or move that
     // throws leaves it queued; returned by NRVO, with no further move.
@@ -372,7 +386,8 @@ class BasicQueue {
     return item;
   }
 
-  std::optional<T> try_get_until(const Deadline* deadline) CONCUR_EXCLUDES(mutex_) {
+  std::optional<T> try_get_until(const Deadline* deadline)
+      CONCUR_EXCLUDES(mutex_) {
     ScopedLock hold(mutex_);
     std::optional<T> item;
     if (await_item(deadline)) {
@@ -388,7 +403,8 @@ class BasicQueue {
   bool await_item(const Deadline* deadline) CONCUR_REQUIRES(mutex_) {
     for (;;) {
       if (!store_.empty()) return true;
-      if (shutdown_) throw ShutDown("get() on a queue that is shut down and empty");
+      if (shutdown_)
+        throw ShutDown("get() on a queue that is shut down and empty");
       if (deadline == nullptr || deadline->expired()) return false;
       wait(not_empty_, getters_waiting_, *deadline);
     }
@@ -434,7 +450,8 @@ class BasicQueue {
   const std::size_t capacity_;  // 0: unbounded
   Store store_ CONCUR_GUARDED_BY(mutex_);
 
-  // Written only around waits, so it stays cached on every core.
+  // Read only, or written only around waits (the conditions' lists of
+  // waiters), so these lines stay cached on every core.
   alignas(64) const std::ptrdiff_t maxsize_;
   threading::Condition not_empty_{mutex_};
   threading::Condition not_full_{mutex_};
@@ -499,8 +516,8 @@ class PriorityQueue
 
 namespace detail {
 
-// SimpleQueue's body for items that move without throwing: a lock-free
-// segmented queue (see detail/segmented_queue.hpp).
+// SimpleQueue's body for items that move without throwing: the segmented
+// queue without locks in detail/segmented_queue.hpp.
 template <class T>
 class LockFreeSimpleQueue {
  public:
@@ -584,7 +601,7 @@ using SimpleQueueBody =
 // thread whose get() returns that item.
 //
 // Performance: for items that move without throwing (almost every type:
-// numbers, pointers, strings, containers, unique_ptr) it is lock-free: puts
+// numbers, pointers, strings, containers, unique_ptr) it takes no lock: puts
 // and gets claim positions with an atomic compare-exchange and never wait
 // for one another beyond a few instructions, a get that finds an item makes
 // no system call, and a put makes one only when a getter sleeps. For other

@@ -101,7 +101,7 @@ void StateBase::complete(std::uint32_t old_status) noexcept {
 }
 
 bool StateBase::wait_until(const Deadline& deadline) {
-  for (int i = 0; i < cd::kSpinLimit; ++i) {
+  for (int i = 0; i < cd::spin_limit(); ++i) {
     if (done()) return true;
     cd::cpu_relax();
   }

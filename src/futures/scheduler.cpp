@@ -248,7 +248,7 @@ StateBase* Scheduler::search(Worker& self) {
   // picked up without system calls. Yielding matters when there are more
   // threads than cores: a searcher must not keep the submitter that would
   // feed it off its core.
-  for (int i = 0; task == nullptr && i < cd::kSpinLimit; ++i) {
+  for (int i = 0; task == nullptr && i < cd::spin_limit(); ++i) {
     cd::cpu_relax();
     task = find_task(self);
   }
@@ -282,7 +282,7 @@ bool Scheduler::help_until_done(Worker& self, StateBase& state, const Deadline& 
   bool registered = false;
   while (!state.done()) {
     StateBase* task = find_task(self);
-    for (int i = 0; task == nullptr && i < cd::kSpinLimit && !state.done(); ++i) {
+    for (int i = 0; task == nullptr && i < cd::spin_limit() && !state.done(); ++i) {
       cd::cpu_relax();
       task = find_task(self);
     }

@@ -34,7 +34,7 @@ struct Condition::Waiter {
     // Acquire on every read of kNotified: pairs with the notifier's release,
     // although the lock that wait() re-acquires already orders everything
     // that matters; the waiter reads no data through the node itself.
-    for (int i = 0; i < cd::kSpinLimit; ++i) {
+    for (int i = 0; i < cd::spin_limit(); ++i) {
       if (state.load(std::memory_order_acquire) == kNotified) return true;
       cd::cpu_relax();
     }

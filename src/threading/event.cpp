@@ -34,7 +34,7 @@ bool Event::wait_until(const cd::Deadline& deadline) {
   // Any change of the word since `seen` means a set() happened: the only
   // other change, clear(), applies to a set flag.
   auto was_set = [&](std::uint32_t now) { return now != seen; };
-  for (int i = 0; i < cd::kSpinLimit; ++i) {
+  for (int i = 0; i < cd::spin_limit(); ++i) {
     if (was_set(word_.load(std::memory_order_acquire))) return true;
     cd::cpu_relax();
   }

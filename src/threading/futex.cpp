@@ -1,6 +1,7 @@
 #include "concur/detail/futex.hpp"
 
 #include <linux/futex.h>
+#include <sched.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -27,6 +28,16 @@ bool futex_wait(std::atomic<std::uint32_t>& word, std::uint32_t expected,
                     FUTEX_WAIT_BITSET | FUTEX_PRIVATE_FLAG, expected, tsp,
                     nullptr, FUTEX_BITSET_MATCH_ANY);
   return !(rc == -1 && errno == ETIMEDOUT);
+}
+
+int spin_limit() noexcept {
+  static const int limit = [] {
+    cpu_set_t cpus;
+    CPU_ZERO(&cpus);
+    if (sched_getaffinity(0, sizeof cpus, &cpus) != 0) return kSpinLimit;
+    return CPU_COUNT(&cpus) > 1 ? kSpinLimit : 0;
+  }();
+  return limit;
 }
 
 void futex_wake(std::atomic<std::uint32_t>& word, int count) noexcept {

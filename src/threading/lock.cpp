@@ -18,7 +18,7 @@ std::uint64_t next_thread_key() noexcept {
 bool Lock::acquire_slow(const detail::Deadline& deadline) {
   // Spin first: on a multi-core machine the holder is usually about to
   // release, and a context switch costs far more than a few hundred pauses.
-  for (int i = 0; i < concur::detail::kSpinLimit; ++i) {
+  for (int i = 0; i < concur::detail::spin_limit(); ++i) {
     std::uint32_t s = state_.load(std::memory_order_relaxed);
     if (s == kUnlocked &&
         state_.compare_exchange_weak(s, kLocked, std::memory_order_acquire,

@@ -26,7 +26,7 @@ std::uint32_t Semaphore::checked_count(std::int64_t n, const char* what) {
 }
 
 bool Semaphore::acquire_slow(const cd::Deadline& deadline) {
-  for (int i = 0; i < cd::kSpinLimit; ++i) {
+  for (int i = 0; i < cd::spin_limit(); ++i) {
     if (try_take()) return true;
     cd::cpu_relax();
   }

@@ -48,8 +48,11 @@ struct ThreadState : std::enable_shared_from_this<ThreadState> {
   std::atomic<bool> started{false};
   // Relaxed: a value read on its own.
   std::atomic<std::uint64_t> ident{0};
-  // The futex word that native_id() waits on: 0 until the thread has
-  // published its kernel id (release), read with acquire.
+  // The thread's kernel id, and the futex word native_id() waits on: 0
+  // until the thread publishes its id (release; read with acquire), or
+  // kNativeIdWaiter once a reader sleeps waiting for it. Kernel ids are
+  // below 2^22, so the flag never collides with one.
+  static constexpr std::uint32_t kNativeIdWaiter = 0x80000000u;
   std::atomic<std::uint32_t> native_id{0};
   // Set when the thread has ended: after its target, its excepthook call
   // and its local<> values are done.
@@ -230,8 +233,12 @@ extern "C" void* concur_thread_main(void* arg) {
   delete static_cast<std::shared_ptr<ThreadState>*>(arg);
   tls_current = state.get();
   state->ident.store(static_cast<std::uint64_t>(pthread_self()), std::memory_order_relaxed);
-  state->native_id.store(static_cast<std::uint32_t>(kernel_tid()), std::memory_order_release);
-  cd::futex_wake_all(state->native_id);
+  // Release: pairs with native_id()'s acquire. The wake-up costs a system
+  // call, so it is made only when a reader flagged that it sleeps.
+  if (state->native_id.exchange(static_cast<std::uint32_t>(kernel_tid()),
+                                std::memory_order_release) == ThreadState::kNativeIdWaiter) {
+    cd::futex_wake_all(state->native_id);
+  }
   {
     concur::detail::ScopedLock guard(state->mu);
     // The kernel keeps 15 characters; the name is for debuggers and top.
@@ -398,9 +405,15 @@ std::optional<std::uint64_t> Thread::ident() const noexcept {
 std::optional<long> Thread::native_id() const noexcept {
   if (!state_->started.load(std::memory_order_acquire)) return std::nullopt;
   // The new thread publishes its id first thing; wait the moment it takes.
-  std::uint32_t id = 0;
-  while ((id = state_->native_id.load(std::memory_order_acquire)) == 0) {
-    cd::futex_wait(state_->native_id, 0, cd::Deadline::never());
+  auto& word = state_->native_id;
+  std::uint32_t id = word.load(std::memory_order_acquire);
+  while (id == 0 || id == ThreadState::kNativeIdWaiter) {
+    if (id == 0 && !word.compare_exchange_weak(id, ThreadState::kNativeIdWaiter,
+                                               std::memory_order_acquire)) {
+      continue;
+    }
+    cd::futex_wait(word, ThreadState::kNativeIdWaiter, cd::Deadline::never());
+    id = word.load(std::memory_order_acquire);
   }
   return static_cast<long>(id);
 }

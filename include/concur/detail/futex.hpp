@@ -62,4 +62,9 @@ inline void seq_cst_fence() noexcept {
 // short enough that an oversubscribed machine loses little to it.
 inline constexpr int kSpinLimit = 100;
 
+// kSpinLimit, or 0 when the process may run on one CPU only: there the
+// thread that would end the wait cannot run while we spin, so spinning
+// only delays it. Read once, at the first call.
+int spin_limit() noexcept;
+
 }  // namespace concur::detail

@@ -116,8 +116,10 @@ class SegmentedQueue {
   // Runs with no other thread using the queue, so every claimed position
   // holds an item and relaxed loads see the last values.
   ~SegmentedQueue() {
-    std::uint64_t position = head_.index.load(std::memory_order_relaxed) >> kShift;
-    const std::uint64_t end = tail_.index.load(std::memory_order_relaxed) >> kShift;
+    std::uint64_t position =
+        head_.index.load(std::memory_order_relaxed) >> kShift;
+    const std::uint64_t end =
+        tail_.index.load(std::memory_order_relaxed) >> kShift;
     Block* block = head_.block.load(std::memory_order_relaxed);
     for (; position != end; ++position) {
       const std::uint64_t offset = position % kLap;
@@ -245,14 +247,15 @@ class SegmentedQueue {
   // Items pushed and not yet popped (a snapshot: exact only when no push
   // or pop runs). Positions claimed by pushes still writing count as items.
   std::size_t size() const noexcept {
-    for (;;) {
-      // seq_cst: a consistent pair of ends, checked by re-reading the tail.
-      const std::uint64_t tail = tail_.index.load(std::memory_order_seq_cst);
-      const std::uint64_t head = head_.index.load(std::memory_order_seq_cst);
-      if (tail_.index.load(std::memory_order_seq_cst) == tail) {
-        return static_cast<std::size_t>(ordinal(tail) - ordinal(head));
-      }
-    }
+    // Head first: the tail is never behind the head and only grows, so a
+    // tail read afterwards is at least as far on. The memory model does not
+    // promise that across two words (a weakly ordered processor may return
+    // an older tail), hence the clamp: "empty" rather than a huge size.
+    const std::uint64_t head =
+        ordinal(head_.index.load(std::memory_order_acquire));
+    const std::uint64_t tail =
+        ordinal(tail_.index.load(std::memory_order_acquire));
+    return tail > head ? static_cast<std::size_t>(tail - head) : 0;
   }
 
  private:
@@ -398,7 +401,8 @@ class SegmentedQueue {
   void recycle(Block* block) noexcept {
     // Relaxed: nobody else can see the block until the release below.
     block->next.store(nullptr, std::memory_order_relaxed);
-    for (Slot& slot : block->slots) slot.state.store(0, std::memory_order_relaxed);
+    for (Slot& slot : block->slots)
+      slot.state.store(0, std::memory_order_relaxed);
     Block* none = nullptr;
     if (!spare_.compare_exchange_strong(none, block, std::memory_order_release,
                                         std::memory_order_relaxed)) {
