@@ -31,11 +31,11 @@ class Error : public std::exception {
   std::string message_;
 };
 
-#define CONCUR_DEFINE_ERROR(Name, Base)                                   \
-  class Name : public Base {                                             \
-   public:                                                               \
-    using Base::Base;                                                    \
-    const char* type_name() const noexcept override { return #Name; }    \
+#define CONCUR_DEFINE_ERROR(Name, Base)                               \
+  class Name : public Base {                                          \
+   public:                                                            \
+    using Base::Base;                                                 \
+    const char* type_name() const noexcept override { return #Name; } \
   }
 
 // A call made in a state that does not allow it: starting a thread twice,

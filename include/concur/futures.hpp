@@ -96,7 +96,8 @@ class Future {
 
   Future() : state_(new detail::State<T>) {}
   Future(const Future& other) noexcept : state_(other.state_) { retain(); }
-  Future(Future&& other) noexcept : state_(std::exchange(other.state_, nullptr)) {}
+  Future(Future&& other) noexcept
+      : state_(std::exchange(other.state_, nullptr)) {}
   Future& operator=(Future other) noexcept {
     std::swap(state_, other.state_);
     return *this;
@@ -118,7 +119,9 @@ class Future {
 
   // Waits for the call; returns its value or throws its exception, or
   // CancelledError. With a timeout: TimeoutError if it is still not done.
-  decltype(auto) result() const { return result_until(detail::Deadline::never()); }
+  decltype(auto) result() const {
+    return result_until(detail::Deadline::never());
+  }
   template <class Rep, class Period>
   decltype(auto) result(std::chrono::duration<Rep, Period> timeout) const {
     return result_until(detail::Deadline::after(timeout));
@@ -129,14 +132,15 @@ class Future {
     return exception_until(detail::Deadline::never());
   }
   template <class Rep, class Period>
-  std::exception_ptr exception(std::chrono::duration<Rep, Period> timeout) const {
+  std::exception_ptr exception(
+      std::chrono::duration<Rep, Period> timeout) const {
     return exception_until(detail::Deadline::after(timeout));
   }
 
   // Calls fn(future) when the future is done (at once if it is). A callback
   // that throws is reported on stderr; the others still run.
   template <class F>
-    requires std::is_invocable_v<F&, const Future&>
+  requires std::is_invocable_v<F&, const Future&>
   void add_done_callback(F fn) {
     // The callback holds the bare state, not a handle, so that a future that
     // never completes does not keep itself alive; whoever runs the callback
@@ -348,13 +352,16 @@ class ThreadPoolExecutor {
   template <class F, class... Args>
   auto map(F&& fn, Args&&... args) {
     if constexpr (sizeof...(Args) > 0 &&
-                  std::is_same_v<std::decay_t<decltype(std::get<sizeof...(Args) - 1>(
-                                     std::declval<std::tuple<Args...>>()))>,
-                                 MapOptions>) {
+                  std::is_same_v<
+                      std::decay_t<decltype(std::get<sizeof...(Args) - 1>(
+                          std::declval<std::tuple<Args...>>()))>,
+                      MapOptions>) {
       auto all = std::forward_as_tuple(std::forward<Args>(args)...);
       return [&]<std::size_t... I>(std::index_sequence<I...>) {
-        return map_ranges(std::get<sizeof...(Args) - 1>(all), fn, std::get<I>(all)...);
-      }(std::make_index_sequence<sizeof...(Args) - 1>{});
+        return map_ranges(std::get<sizeof...(Args) - 1>(all), fn,
+                          std::get<I>(all)...);
+      }
+      (std::make_index_sequence<sizeof...(Args) - 1>{});
     } else {
       return map_ranges(MapOptions{}, fn, std::forward<Args>(args)...);
     }
@@ -442,9 +449,11 @@ auto as_completed(const Range& futures, AsCompletedOptions options = {}) {
   return AsCompleted<typename F::value_type>(futures, options);
 }
 template <class Range, class Rep, class Period>
-auto as_completed(const Range& futures, std::chrono::duration<Rep, Period> timeout) {
-  return as_completed(futures,
-                      AsCompletedOptions{concur::detail::checked_timeout(timeout), false});
+auto as_completed(const Range& futures,
+                  std::chrono::duration<Rep, Period> timeout) {
+  return as_completed(
+      futures,
+      AsCompletedOptions{concur::detail::checked_timeout(timeout), false});
 }
 
 // ---------------------------------------------------------------------------
@@ -470,7 +479,8 @@ void wait_states(const std::vector<StateBase*>& states, ReturnWhen when,
 }  // namespace detail
 
 template <class Range>
-auto wait(const Range& futures, std::optional<std::chrono::steady_clock::duration> timeout = {},
+auto wait(const Range& futures,
+          std::optional<std::chrono::steady_clock::duration> timeout = {},
           ReturnWhen return_when = ALL_COMPLETED) {
   using F = std::ranges::range_value_t<Range>;
   using T = typename F::value_type;
@@ -482,10 +492,12 @@ auto wait(const Range& futures, std::optional<std::chrono::steady_clock::duratio
   std::vector<detail::StateBase*> states;
   states.reserve(unique.size());
   for (auto& f : unique) states.push_back(&detail::FutureAccess::state(f));
-  detail::wait_states(states, return_when,
-                      timeout ? detail::Deadline::after(*timeout) : detail::Deadline::never());
+  detail::wait_states(
+      states, return_when,
+      timeout ? detail::Deadline::after(*timeout) : detail::Deadline::never());
   DoneAndNotDone<T> result;
-  for (auto& f : unique) (f.done() ? result.done : result.not_done).push_back(std::move(f));
+  for (auto& f : unique)
+    (f.done() ? result.done : result.not_done).push_back(std::move(f));
   return result;
 }
 template <class Range, class Rep, class Period>

@@ -104,7 +104,8 @@ class CONCUR_CAPABILITY("mutex") Lock {
   void release() CONCUR_RELEASE() {
     // Release: publishes the critical section to the next acquirer, whose
     // acquire-CAS or acquire-exchange reads this store.
-    std::uint32_t previous = state_.exchange(kUnlocked, std::memory_order_release);
+    std::uint32_t previous =
+        state_.exchange(kUnlocked, std::memory_order_release);
     if (previous != kLocked) release_slow(previous);
   }
   // Whether some thread holds the lock (a snapshot; it may change at once).
@@ -286,7 +287,8 @@ class CONCUR_CAPABILITY("mutex") Condition {
   template <class Rep, class Period>
   bool acquire(std::chrono::duration<Rep, Period> timeout)
       CONCUR_TRY_ACQUIRE(true) CONCUR_NO_THREAD_SAFETY_ANALYSIS {
-    return rlock_ != nullptr ? rlock_->acquire(timeout) : lock_->acquire(timeout);
+    return rlock_ != nullptr ? rlock_->acquire(timeout)
+                             : lock_->acquire(timeout);
   }
   void release() CONCUR_RELEASE();
   void lock() CONCUR_ACQUIRE() { acquire(); }
@@ -308,7 +310,8 @@ class CONCUR_CAPABILITY("mutex") Condition {
   }
   // As above, for at most `timeout`: returns the predicate's last value.
   template <class Predicate, class Rep, class Period>
-  bool wait_for(Predicate predicate, std::chrono::duration<Rep, Period> timeout) {
+  bool wait_for(Predicate predicate,
+                std::chrono::duration<Rep, Period> timeout) {
     return wait_for_until(predicate, detail::Deadline::after(timeout));
   }
 
@@ -616,13 +619,14 @@ class Thread {
   Thread();
   explicit Thread(ThreadOptions options);
   template <class F, class... Args>
-    requires detail::Target<F, Args...>
+  requires detail::Target<F, Args...>
   explicit Thread(F&& target, Args&&... args)
-      : Thread(ThreadOptions{}, detail::bind_call(std::forward<F>(target),
-                                                  std::forward<Args>(args)...)) {}
+      : Thread(ThreadOptions{},
+               detail::bind_call(std::forward<F>(target),
+                                 std::forward<Args>(args)...)) {}
   template <class F, class... Args>
-    requires detail::Target<F, Args...>
-  Thread(ThreadOptions options, F&& target, Args&&... args)
+  requires detail::Target<F, Args...> Thread(ThreadOptions options, F&& target,
+                                             Args&&... args)
       : Thread(std::move(options),
                detail::bind_call(std::forward<F>(target),
                                  std::forward<Args>(args)...)) {}
@@ -680,9 +684,9 @@ class Thread {
 
 // What excepthook() receives about an exception that escaped a thread.
 struct ExceptHookArgs {
-  std::exception_ptr exc_value;   // the exception itself, to rethrow
-  std::string exc_type;           // its C++ type, demangled
-  std::optional<Thread> thread;   // the thread it escaped from
+  std::exception_ptr exc_value;  // the exception itself, to rethrow
+  std::string exc_type;          // its C++ type, demangled
+  std::optional<Thread> thread;  // the thread it escaped from
 };
 using ExceptHook = std::function<void(const ExceptHookArgs&)>;
 
@@ -705,8 +709,9 @@ void default_excepthook(const ExceptHookArgs& args);
 class Timer : public Thread {
  public:
   template <class Rep, class Period, class F, class... Args>
-    requires std::is_invocable_v<std::decay_t<F>&, std::decay_t<Args>&...>
-  Timer(std::chrono::duration<Rep, Period> interval, F&& function, Args&&... args)
+  requires std::is_invocable_v < std::decay_t<F>
+  &, std::decay_t<Args>&... > Timer(std::chrono::duration<Rep, Period> interval,
+                                    F&& function, Args&&... args)
       : Timer(std::make_shared<Event>(),
               concur::detail::checked_timeout(interval),
               detail::bind_call(std::forward<F>(function),

@@ -15,13 +15,16 @@ std::size_t default_max_workers() {
 
 ThreadPoolExecutor::ThreadPoolExecutor(std::ptrdiff_t max_workers)
     : ThreadPoolExecutor([&] {
-        if (max_workers <= 0) throw ValueError("max_workers must be greater than 0");
+        if (max_workers <= 0)
+          throw ValueError("max_workers must be greater than 0");
         return ThreadPoolOptions{static_cast<std::size_t>(max_workers), {}, {}};
       }()) {}
 
 ThreadPoolExecutor::ThreadPoolExecutor(ThreadPoolOptions options)
     : scheduler_(std::make_unique<detail::Scheduler>(detail::Scheduler::Options{
-          options.max_workers == 0 ? default_max_workers() : options.max_workers,
-          std::move(options.thread_name_prefix), std::move(options.initializer)})) {}
+          options.max_workers == 0 ? default_max_workers()
+                                   : options.max_workers,
+          std::move(options.thread_name_prefix),
+          std::move(options.initializer)})) {}
 
 }  // namespace concur::futures

@@ -20,10 +20,12 @@ void run_callback(std::function<void()>& callback) noexcept {
   try {
     callback();
   } catch (const std::exception& e) {
-    std::string text = std::string("exception calling callback for future: ") + e.what() + "\n";
+    std::string text = std::string("exception calling callback for future: ") +
+                       e.what() + "\n";
     std::fputs(text.c_str(), stderr);
   } catch (...) {
-    std::fputs("exception calling callback for future: unknown exception\n", stderr);
+    std::fputs("exception calling callback for future: unknown exception\n",
+               stderr);
   }
 }
 }  // namespace
@@ -48,7 +50,8 @@ bool StateBase::set_running_or_notify_cancel() {
         }
         break;
       default:
-        throw RuntimeError("Future in unexpected state: already running or done");
+        throw RuntimeError(
+            "Future in unexpected state: already running or done");
     }
   }
 }
@@ -110,7 +113,8 @@ bool StateBase::wait_until(const Deadline& deadline) {
     if ((s & kSleepers) == 0) {
       // Relaxed: the flag only asks the completer for a wake-up; the
       // completer's CAS reads it as part of the same word.
-      if (!status_.compare_exchange_weak(s, s | kSleepers, std::memory_order_relaxed)) {
+      if (!status_.compare_exchange_weak(s, s | kSleepers,
+                                         std::memory_order_relaxed)) {
         continue;
       }
       s |= kSleepers;

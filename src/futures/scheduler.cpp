@@ -77,7 +77,8 @@ void report_initializer_failure() {
 Scheduler::Scheduler(Options options)
     : name_prefix_(options.thread_name_prefix.empty()
                        ? "ThreadPoolExecutor-" +
-                             std::to_string(pool_counter.fetch_add(1, std::memory_order_relaxed))
+                             std::to_string(pool_counter.fetch_add(
+                                 1, std::memory_order_relaxed))
                        : std::move(options.thread_name_prefix)),
       initializer_(std::move(options.initializer)),
       workers_(options.max_workers) {
@@ -117,9 +118,11 @@ void Scheduler::submit(StateBase* task) {
     cd::ScopedLock guard(inbox_mu_);
     // Checked under the inbox lock, which shutdown() and break_pool() take
     // to set their flags: a task is either refused or queued before them.
-    if (shutdown_.load(std::memory_order_relaxed) || broken_.load(std::memory_order_relaxed)) {
+    if (shutdown_.load(std::memory_order_relaxed) ||
+        broken_.load(std::memory_order_relaxed)) {
       task->release();
-      if (broken_.load(std::memory_order_relaxed)) throw BrokenThreadPool(broken_reason_);
+      if (broken_.load(std::memory_order_relaxed))
+        throw BrokenThreadPool(broken_reason_);
       throw RuntimeError("cannot schedule new futures after shutdown");
     }
     task->next_in_queue = nullptr;
@@ -127,7 +130,8 @@ void Scheduler::submit(StateBase* task) {
     inbox_tail_ = task;
     inbox_size_.fetch_add(1, std::memory_order_relaxed);
   }
-  if (!notify_work() && spawned_.load(std::memory_order_relaxed) < workers_.size()) {
+  if (!notify_work() &&
+      spawned_.load(std::memory_order_relaxed) < workers_.size()) {
     spawn_worker();
   }
 }
@@ -149,8 +153,6 @@ void Scheduler::wake_one() {
   epoch_.fetch_add(1, std::memory_order_seq_cst);
   cd::futex_wake(epoch_, 1);
 }
-
-
 
 StateBase* Scheduler::take_from_inbox(Worker& self) {
   if (inbox_size_.load(std::memory_order_relaxed) == 0) return nullptr;
@@ -215,7 +217,8 @@ void Scheduler::worker_main(Worker& self) {
       initializer_();
     } catch (...) {
       report_initializer_failure();
-      break_pool("A thread initializer failed, the thread pool is not usable anymore");
+      break_pool(
+          "A thread initializer failed, the thread pool is not usable anymore");
       tls_scheduler = nullptr;
       tls_worker = nullptr;
       return;
@@ -260,14 +263,15 @@ StateBase* Scheduler::search(Worker& self) {
   // seq_cst: pairs with notify_work's fence. The last searcher to leave
   // with a task hands the search on, since more work may be queued that
   // submitters did not wake anyone for while it searched.
-  if (searching_.fetch_sub(1, std::memory_order_seq_cst) == 1 && task != nullptr &&
-      has_work()) {
+  if (searching_.fetch_sub(1, std::memory_order_seq_cst) == 1 &&
+      task != nullptr && has_work()) {
     notify_work();
   }
   return task;
 }
 
-bool Scheduler::help_until_done(Worker& self, StateBase& state, const Deadline& deadline) {
+bool Scheduler::help_until_done(Worker& self, StateBase& state,
+                                const Deadline& deadline) {
   // Told of the future's completion, it bumps the epoch that this worker
   // sleeps on, so one sleep waits for "the future is done" and "there is
   // work to run" at once.
@@ -282,7 +286,8 @@ bool Scheduler::help_until_done(Worker& self, StateBase& state, const Deadline& 
   bool registered = false;
   while (!state.done()) {
     StateBase* task = find_task(self);
-    for (int i = 0; task == nullptr && i < cd::spin_limit() && !state.done(); ++i) {
+    for (int i = 0; task == nullptr && i < cd::spin_limit() && !state.done();
+         ++i) {
       cd::cpu_relax();
       task = find_task(self);
     }
@@ -298,7 +303,8 @@ bool Scheduler::help_until_done(Worker& self, StateBase& state, const Deadline& 
     sleepers_.fetch_add(1, std::memory_order_seq_cst);
     std::uint32_t epoch = epoch_.load(std::memory_order_seq_cst);
     bool woken = true;
-    if (!state.done() && !has_work()) woken = cd::futex_wait(epoch_, epoch, deadline);
+    if (!state.done() && !has_work())
+      woken = cd::futex_wait(epoch_, epoch, deadline);
     sleepers_.fetch_sub(1, std::memory_order_relaxed);
     if (!woken) break;
   }
@@ -323,7 +329,8 @@ void Scheduler::break_pool(const std::string& reason) {
 
 std::vector<StateBase*> Scheduler::drain_inbox() {
   std::vector<StateBase*> tasks;
-  for (StateBase* task = inbox_head_; task != nullptr; task = task->next_in_queue) {
+  for (StateBase* task = inbox_head_; task != nullptr;
+       task = task->next_in_queue) {
     tasks.push_back(task);
   }
   inbox_head_ = inbox_tail_ = nullptr;
@@ -365,8 +372,8 @@ void Scheduler::shutdown(bool wait, bool cancel_futures) {
 bool wait_for_state(StateBase& state, const Deadline& deadline) {
   if (state.done()) return true;
   if (tls_scheduler != nullptr) {
-    return tls_scheduler->help_until_done(*static_cast<Scheduler::Worker*>(tls_worker), state,
-                                          deadline);
+    return tls_scheduler->help_until_done(
+        *static_cast<Scheduler::Worker*>(tls_worker), state, deadline);
   }
   return state.wait_until(deadline);
 }

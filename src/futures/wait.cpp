@@ -10,7 +10,8 @@ namespace {
 // completions it is told of and sets its event once `when` holds.
 class MultiWaiter final : public CompletionWaiter {
  public:
-  MultiWaiter(ReturnWhen when, std::size_t pending) : when_(when), pending_(pending) {}
+  MultiWaiter(ReturnWhen when, std::size_t pending)
+      : when_(when), pending_(pending) {}
 
   void on_done(StateBase& state) override {
     bool enough = false;
@@ -33,10 +34,13 @@ class MultiWaiter final : public CompletionWaiter {
     }
     if (enough) event_.set();
   }
-  bool wait_until(const Deadline& deadline) { return event_.wait_until(deadline); }
+  bool wait_until(const Deadline& deadline) {
+    return event_.wait_until(deadline);
+  }
 
   static bool failed(StateBase& state) {
-    return state.state() == StateBase::kFinished && state.error_after_done() != nullptr;
+    return state.state() == StateBase::kFinished &&
+           state.error_after_done() != nullptr;
   }
 
  private:

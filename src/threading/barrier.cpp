@@ -63,9 +63,11 @@ void Barrier::release_cycle() {
 
 void Barrier::wait_cycle(const detail::Deadline& deadline) {
   auto left = deadline.is_never() ? Duration::max() : deadline.remaining();
-  if (!cond_.wait_for([this]() CONCUR_NO_THREAD_SAFETY_ANALYSIS {
-        return state_ != State::kFilling;
-      }, left)) {
+  if (!cond_.wait_for(
+          [this]() CONCUR_NO_THREAD_SAFETY_ANALYSIS {
+            return state_ != State::kFilling;
+          },
+          left)) {
     break_barrier();
     throw BrokenBarrierError("barrier wait timed out");
   }

@@ -59,8 +59,7 @@ struct Condition::Waiter {
   }
 };
 
-Condition::Condition()
-    : own_(std::make_unique<RLock>()), rlock_(own_.get()) {}
+Condition::Condition() : own_(std::make_unique<RLock>()), rlock_(own_.get()) {}
 Condition::Condition(Lock& lock) noexcept : lock_(&lock) {}
 Condition::Condition(RLock& lock) noexcept : rlock_(&lock) {}
 Condition::~Condition() = default;
@@ -71,7 +70,8 @@ bool Condition::acquire() CONCUR_NO_THREAD_SAFETY_ANALYSIS {
   return rlock_ != nullptr ? rlock_->acquire() : lock_->acquire();
 }
 bool Condition::acquire(bool blocking) CONCUR_NO_THREAD_SAFETY_ANALYSIS {
-  return rlock_ != nullptr ? rlock_->acquire(blocking) : lock_->acquire(blocking);
+  return rlock_ != nullptr ? rlock_->acquire(blocking)
+                           : lock_->acquire(blocking);
 }
 void Condition::release() CONCUR_NO_THREAD_SAFETY_ANALYSIS {
   if (rlock_ != nullptr) {

@@ -80,7 +80,9 @@ std::shared_ptr<LocalControl> local_control() {
   return control;
 }
 
-std::uint64_t local_id(const LocalControl& control) noexcept { return control.id; }
+std::uint64_t local_id(const LocalControl& control) noexcept {
+  return control.id;
+}
 
 void local_release_thread() noexcept { tls_slots.release(); }
 

@@ -64,7 +64,8 @@ std::size_t RLock::release_all() noexcept CONCUR_NO_THREAD_SAFETY_ANALYSIS {
   return count;
 }
 
-void RLock::restore(std::size_t count) noexcept CONCUR_NO_THREAD_SAFETY_ANALYSIS {
+void RLock::restore(std::size_t count) noexcept
+    CONCUR_NO_THREAD_SAFETY_ANALYSIS {
   lock_.acquire();
   take_ownership(count);
 }

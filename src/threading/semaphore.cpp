@@ -50,7 +50,8 @@ void Semaphore::add(std::int64_t n, std::uint32_t bound, const char* overflow) {
   if (n < 1) throw ValueError("n must be one or more");
   std::uint32_t current = value_.load(std::memory_order_relaxed);
   do {
-    if (n > static_cast<std::int64_t>(bound) - current) throw ValueError(overflow);
+    if (n > static_cast<std::int64_t>(bound) - current)
+      throw ValueError(overflow);
     // seq_cst: the release half publishes what this thread did before
     // release() to the thread whose acquire takes one of these units; the
     // total order is the Dekker pattern with sleepers_ (see acquire_slow).

@@ -27,7 +27,8 @@ namespace detail {
 struct ThreadState : std::enable_shared_from_this<ThreadState> {
   enum class Kind { kUser, kMain, kDummy };
 
-  ThreadState(Kind k, std::string n, bool d) : kind(k), name(std::move(n)), daemon(d) {}
+  ThreadState(Kind k, std::string n, bool d)
+      : kind(k), name(std::move(n)), daemon(d) {}
 
   const Kind kind;
   mutable Lock mu;
@@ -122,7 +123,8 @@ Registry& registry() {
 std::atomic<std::uint64_t> name_counter{0};
 std::string new_name(const char* prefix) {
   // Relaxed: the counter only has to hand out distinct numbers.
-  return prefix + std::to_string(name_counter.fetch_add(1, std::memory_order_relaxed) + 1);
+  return prefix + std::to_string(
+                      name_counter.fetch_add(1, std::memory_order_relaxed) + 1);
 }
 
 long kernel_tid() noexcept { return static_cast<long>(syscall(SYS_gettid)); }
@@ -132,10 +134,13 @@ long kernel_tid() noexcept { return static_cast<long>(syscall(SYS_gettid)); }
 // one; never destroyed, since exit handlers may still ask for it.
 std::shared_ptr<ThreadState>& main_state() {
   static auto* state = [] {
-    auto s = std::make_shared<ThreadState>(ThreadState::Kind::kMain, "MainThread", false);
+    auto s = std::make_shared<ThreadState>(ThreadState::Kind::kMain,
+                                           "MainThread", false);
     s->started.store(true, std::memory_order_release);
-    s->ident.store(static_cast<std::uint64_t>(pthread_self()), std::memory_order_relaxed);
-    s->native_id.store(static_cast<std::uint32_t>(getpid()), std::memory_order_release);
+    s->ident.store(static_cast<std::uint64_t>(pthread_self()),
+                   std::memory_order_relaxed);
+    s->native_id.store(static_cast<std::uint32_t>(getpid()),
+                       std::memory_order_release);
     registry().add(s.get());
     return new std::shared_ptr<ThreadState>(std::move(s));
   }();
@@ -164,10 +169,13 @@ std::shared_ptr<ThreadState> current_state() {
     tls_current = main_state().get();
     return main_state();
   }
-  auto s = std::make_shared<ThreadState>(ThreadState::Kind::kDummy, new_name("Dummy-"), true);
+  auto s = std::make_shared<ThreadState>(ThreadState::Kind::kDummy,
+                                         new_name("Dummy-"), true);
   s->started.store(true, std::memory_order_release);
-  s->ident.store(static_cast<std::uint64_t>(pthread_self()), std::memory_order_relaxed);
-  s->native_id.store(static_cast<std::uint32_t>(kernel_tid()), std::memory_order_release);
+  s->ident.store(static_cast<std::uint64_t>(pthread_self()),
+                 std::memory_order_relaxed);
+  s->native_id.store(static_cast<std::uint32_t>(kernel_tid()),
+                     std::memory_order_release);
   registry().add(s.get());
   tls_dummy.state = s;
   tls_current = s.get();
@@ -190,7 +198,8 @@ std::string demangle(const char* mangled) {
 // Called inside a catch (...) block: the type of the exception in flight.
 std::string current_exception_type() {
   const std::type_info* type = abi::__cxa_current_exception_type();
-  return type != nullptr ? demangle(type->name()) : std::string("unknown exception");
+  return type != nullptr ? demangle(type->name())
+                         : std::string("unknown exception");
 }
 
 // Python's threading._shutdown: at normal exit, wait for every non-daemon
@@ -214,12 +223,14 @@ struct ExitJoiner {
 };
 
 void report_uncaught(ThreadState& state) {
-  ExceptHookArgs args{std::current_exception(), current_exception_type(), std::nullopt};
+  ExceptHookArgs args{std::current_exception(), current_exception_type(),
+                      std::nullopt};
   args.thread.emplace(state.handle());
   try {
     excepthook(args);
   } catch (...) {
-    std::string text = "Exception in threading.excepthook:\n" + current_exception_type() + "\n";
+    std::string text = "Exception in threading.excepthook:\n" +
+                       current_exception_type() + "\n";
     std::fputs(text.c_str(), stderr);
   }
 }
@@ -229,14 +240,17 @@ void report_uncaught(ThreadState& state) {
 // The OS thread's entry point. `arg` is a heap-allocated reference to the
 // state, handed over by start().
 extern "C" void* concur_thread_main(void* arg) {
-  std::shared_ptr<ThreadState> state(std::move(*static_cast<std::shared_ptr<ThreadState>*>(arg)));
+  std::shared_ptr<ThreadState> state(
+      std::move(*static_cast<std::shared_ptr<ThreadState>*>(arg)));
   delete static_cast<std::shared_ptr<ThreadState>*>(arg);
   tls_current = state.get();
-  state->ident.store(static_cast<std::uint64_t>(pthread_self()), std::memory_order_relaxed);
+  state->ident.store(static_cast<std::uint64_t>(pthread_self()),
+                     std::memory_order_relaxed);
   // Release: pairs with native_id()'s acquire. The wake-up costs a system
   // call, so it is made only when a reader flagged that it sleeps.
   if (state->native_id.exchange(static_cast<std::uint32_t>(kernel_tid()),
-                                std::memory_order_release) == ThreadState::kNativeIdWaiter) {
+                                std::memory_order_release) ==
+      ThreadState::kNativeIdWaiter) {
     cd::futex_wake_all(state->native_id);
   }
   {
@@ -278,18 +292,22 @@ extern "C" void* concur_thread_main(void* arg) {
 Thread::Thread() : Thread(ThreadOptions{}, nullptr) {}
 Thread::Thread(ThreadOptions options) : Thread(std::move(options), nullptr) {}
 
-Thread::Thread(ThreadOptions options, std::unique_ptr<detail::Callable> target) {
+Thread::Thread(ThreadOptions options,
+               std::unique_ptr<detail::Callable> target) {
   bool daemon = options.daemon.has_value()
                     ? *options.daemon
                     : current_state()->daemon.load(std::memory_order_relaxed);
-  std::string name = options.name.empty() ? new_name("Thread-") : std::move(options.name);
-  state_ = std::make_shared<ThreadState>(ThreadState::Kind::kUser, std::move(name), daemon);
+  std::string name =
+      options.name.empty() ? new_name("Thread-") : std::move(options.name);
+  state_ = std::make_shared<ThreadState>(ThreadState::Kind::kUser,
+                                         std::move(name), daemon);
   state_->target = std::move(target);
   concur::detail::ScopedLock guard(state_->mu);
   state_->runner = this;
 }
 
-Thread::Thread(std::shared_ptr<ThreadState> state) noexcept : state_(std::move(state)) {}
+Thread::Thread(std::shared_ptr<ThreadState> state) noexcept
+    : state_(std::move(state)) {}
 Thread::Thread(const Thread& other) noexcept : state_(other.state_) {}
 
 Thread& Thread::operator=(const Thread& other) noexcept {
@@ -324,11 +342,13 @@ void Thread::start() {
   ThreadState& s = *state_;
   {
     concur::detail::ScopedLock guard(s.mu);
-    if (s.kind != ThreadState::Kind::kUser || s.started.load(std::memory_order_relaxed)) {
+    if (s.kind != ThreadState::Kind::kUser ||
+        s.started.load(std::memory_order_relaxed)) {
       throw RuntimeError("threads can only be started once");
     }
     if (!s.target && s.runner == nullptr) {
-      throw RuntimeError("cannot start a Thread whose run() object was destroyed");
+      throw RuntimeError(
+          "cannot start a Thread whose run() object was destroyed");
     }
     // From here until run() returns, the object that defines run() must
     // live; let_go() checks it.
@@ -341,7 +361,8 @@ void Thread::start() {
   pthread_attr_t attr;
   pthread_attr_init(&attr);
   pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-  if (std::size_t size = configured_stack_size.load(std::memory_order_relaxed)) {
+  if (std::size_t size =
+          configured_stack_size.load(std::memory_order_relaxed)) {
     pthread_attr_setstacksize(&attr, size);
   }
   auto* handoff = new std::shared_ptr<ThreadState>(state_);
@@ -356,7 +377,10 @@ void Thread::start() {
       s.in_run = false;
       s.started.store(false, std::memory_order_relaxed);
     }
-    throw RuntimeError(std::string("can't start new thread: ") + std::strerror(rc));
+    // strerror_r (GNU form) rather than strerror, which is not thread-safe.
+    char reason[128];
+    throw RuntimeError(std::string("can't start new thread: ") +
+                       strerror_r(rc, reason, sizeof reason));
   }
   s.ident.store(static_cast<std::uint64_t>(tid), std::memory_order_relaxed);
 }
@@ -368,12 +392,14 @@ bool Thread::join_until(const detail::Deadline& deadline) {
   if (state_->kind == ThreadState::Kind::kDummy) {
     throw RuntimeError("cannot join a dummy thread");
   }
-  if (state_ == current_state()) throw RuntimeError("cannot join current thread");
+  if (state_ == current_state())
+    throw RuntimeError("cannot join current thread");
   return state_->finished.wait_until(deadline);
 }
 
 bool Thread::is_alive() const noexcept {
-  return state_->started.load(std::memory_order_acquire) && !state_->finished.is_set();
+  return state_->started.load(std::memory_order_acquire) &&
+         !state_->finished.is_set();
 }
 
 std::string Thread::name() const {
@@ -386,7 +412,9 @@ void Thread::set_name(std::string name) {
   state_->name = std::move(name);
 }
 
-bool Thread::daemon() const noexcept { return state_->daemon.load(std::memory_order_relaxed); }
+bool Thread::daemon() const noexcept {
+  return state_->daemon.load(std::memory_order_relaxed);
+}
 
 void Thread::set_daemon(bool daemon) {
   concur::detail::ScopedLock guard(state_->mu);
@@ -398,7 +426,8 @@ void Thread::set_daemon(bool daemon) {
 
 std::optional<std::uint64_t> Thread::ident() const noexcept {
   std::uint64_t id = state_->ident.load(std::memory_order_relaxed);
-  if (!state_->started.load(std::memory_order_acquire) || id == 0) return std::nullopt;
+  if (!state_->started.load(std::memory_order_acquire) || id == 0)
+    return std::nullopt;
   return id;
 }
 
@@ -437,9 +466,10 @@ ExceptHook set_excepthook(ExceptHook hook) {
 }
 
 void default_excepthook(const ExceptHookArgs& args) {
-  std::string text = "Exception in thread " +
-                     (args.thread ? args.thread->name() : std::string("<unknown>")) +
-                     ":\n" + args.exc_type;
+  std::string text =
+      "Exception in thread " +
+      (args.thread ? args.thread->name() : std::string("<unknown>")) + ":\n" +
+      args.exc_type;
   try {
     if (args.exc_value) std::rethrow_exception(args.exc_value);
   } catch (const std::exception& e) {
@@ -451,7 +481,8 @@ void default_excepthook(const ExceptHookArgs& args) {
   std::fputs(text.c_str(), stderr);
 }
 
-Timer::Timer(std::shared_ptr<Event> finished, std::chrono::steady_clock::duration interval,
+Timer::Timer(std::shared_ptr<Event> finished,
+             std::chrono::steady_clock::duration interval,
              std::unique_ptr<detail::Callable> function)
     : Thread(ThreadOptions{},
              detail::bind_call([finished, interval, fn = std::move(function)] {
@@ -472,7 +503,9 @@ std::vector<Thread> enumerate() {
 
 std::size_t active_count() { return registry().size(); }
 
-std::uint64_t get_ident() noexcept { return static_cast<std::uint64_t>(pthread_self()); }
+std::uint64_t get_ident() noexcept {
+  return static_cast<std::uint64_t>(pthread_self());
+}
 
 long get_native_id() noexcept { return kernel_tid(); }
 
@@ -481,7 +514,7 @@ std::size_t stack_size() noexcept {
 }
 
 std::size_t stack_size(std::size_t size) {
-  if (size != 0 && size < 32 * 1024) {
+  if (size != 0 && size < std::size_t{32} * 1024) {
     throw ValueError("size not valid: " + std::to_string(size) +
                      " bytes (0 or at least 32768)");
   }

@@ -14,8 +14,8 @@
 #include <functional>
 #include <optional>
 #include <stop_token>
-#include <type_traits>
 #include <tuple>
+#include <type_traits>
 #include <utility>
 #include <variant>
 #include <vector>
@@ -104,9 +104,7 @@ class StateBase {
   bool try_set_exception(std::exception_ptr error);
 
   // The stop source of a task that takes a std::stop_token (or null).
-  std::stop_source* stop_source() noexcept {
-    return stop_ ? &*stop_ : nullptr;
-  }
+  std::stop_source* stop_source() noexcept { return stop_ ? &*stop_ : nullptr; }
 
   // Runs the submitted call, if this state is a task.
   virtual void run() {}
@@ -184,7 +182,7 @@ struct CallResult {
   using type = std::invoke_result_t<F&, Args&...>;
 };
 template <class F, class... Args>
-  requires kTakesStopToken<F, Args...>
+requires kTakesStopToken<F, Args...>
 struct CallResult<F, Args...> {
   using type = std::invoke_result_t<F&, std::stop_token, Args&...>;
 };

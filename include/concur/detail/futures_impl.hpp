@@ -59,9 +59,9 @@ auto ThreadPoolExecutor::map_ranges(const MapOptions& options, F& fn,
       return out;
     }));
   }
-  return MapResults<R>(std::move(chunks), deadline,
-                       detail::ProgressBar::make(options.progress, total, "map"),
-                       total);
+  return MapResults<R>(
+      std::move(chunks), deadline,
+      detail::ProgressBar::make(options.progress, total, "map"), total);
 }
 
 template <class R>
@@ -98,14 +98,16 @@ void MapResults<R>::wait_current() {
 template <class R>
 auto MapResults<R>::current() -> Stored {
   wait_current();
-  return std::move(detail::FutureAccess::state(chunks_[chunk_]).mutable_value()[item_]);
+  return std::move(
+      detail::FutureAccess::state(chunks_[chunk_]).mutable_value()[item_]);
 }
 
 template <class R>
 void MapResults<R>::advance() {
   wait_current();
   if (progress_) progress_->update(++done_);
-  if (++item_ == detail::FutureAccess::state(chunks_[chunk_]).mutable_value().size()) {
+  if (++item_ ==
+      detail::FutureAccess::state(chunks_[chunk_]).mutable_value().size()) {
     ++chunk_;
     item_ = 0;
   }
@@ -149,7 +151,8 @@ class AsCompleted<T>::Waiter final : public detail::CompletionWaiter {
 
 template <class T>
 template <class Range>
-AsCompleted<T>::AsCompleted(const Range& futures, const AsCompletedOptions& options)
+AsCompleted<T>::AsCompleted(const Range& futures,
+                            const AsCompletedOptions& options)
     : waiter_(std::make_unique<Waiter>()) {
   if (options.timeout) deadline_ = detail::Deadline::after(*options.timeout);
   for (const Future<T>& f : futures) {
@@ -165,7 +168,8 @@ AsCompleted<T>::AsCompleted(const Range& futures, const AsCompletedOptions& opti
       ready_.push_back(f);
     }
   }
-  progress_ = detail::ProgressBar::make(options.progress, total_, "as_completed");
+  progress_ =
+      detail::ProgressBar::make(options.progress, total_, "as_completed");
 }
 
 template <class T>
@@ -185,7 +189,8 @@ void AsCompleted<T>::advance() {
       pending_.erase(it);
     }
     if (!ready_.empty()) break;
-    if (!waiter_->wait_until(deadline_ ? *deadline_ : detail::Deadline::never())) {
+    if (!waiter_->wait_until(deadline_ ? *deadline_
+                                       : detail::Deadline::never())) {
       detail::throw_timeout(std::to_string(pending_.size()) + " (of " +
                             std::to_string(total_) + ") futures unfinished");
     }

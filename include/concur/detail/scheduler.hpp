@@ -31,9 +31,10 @@
 //     sleepers_, then re-checks every queue; a submitter publishes the
 //     task, then reads searching_ and sleepers_. Both sides put a seq_cst
 //     operation between their write and their read (Dekker), so either the
-//     worker sees the task or the submitter sees the worker. The sleeper reads epoch_ before its
-//     re-check and sleeps only while epoch_ is unchanged, and the submitter
-//     bumps epoch_ before waking, so a wake between the two is not lost.
+//     worker sees the task or the submitter sees the worker. The sleeper reads
+//     epoch_ before its re-check and sleeps only while epoch_ is unchanged, and
+//     the submitter bumps epoch_ before waking, so a wake between the two is
+//     not lost.
 #pragma once
 
 #include <atomic>
@@ -93,7 +94,8 @@ class Scheduler {
   // Returns false if nobody was searching or asleep.
   bool notify_work();
   void break_pool(const std::string& reason);
-  bool help_until_done(Worker& self, StateBase& state, const Deadline& deadline);
+  bool help_until_done(Worker& self, StateBase& state,
+                       const Deadline& deadline);
 
   const std::string name_prefix_;
   const std::function<void()> initializer_;
