@@ -232,9 +232,10 @@ struct AsCompletedOptions {
 
 // The results of ThreadPoolExecutor::map, in the order of the inputs. An
 // input range: iterate it once. Waiting happens as you iterate; a task's
-// exception is thrown at its item; destroying the range (or an exception
-// escaping the loop) cancels the calls that have not started, as closing
-// Python's map generator does.
+// exception is thrown at its item; destroying the range once iteration has
+// begun (or an exception escaping the loop) cancels the calls that have not
+// started, as closing Python's map generator does. Dropped unstarted, every
+// call still runs, as in Python.
 template <class R>
 class MapResults {
  public:
@@ -268,7 +269,10 @@ class MapResults {
   MapResults& operator=(MapResults&&) noexcept = default;
   ~MapResults();
 
-  Iterator begin() { return Iterator(this); }
+  Iterator begin() {
+    started_ = true;
+    return Iterator(this);
+  }
   std::default_sentinel_t end() { return {}; }
   // Every result, in order (waits for all).
   std::vector<Stored> to_vector() {
@@ -295,6 +299,9 @@ class MapResults {
   std::size_t done_ = 0;   // items yielded, for the progress bar
   std::size_t chunk_ = 0;  // the chunk holding the current item
   std::size_t item_ = 0;   // the current item within it
+  // Whether iteration began: as with a Python generator that never started,
+  // dropping an unstarted result cancels nothing.
+  bool started_ = false;
 };
 
 // ---------------------------------------------------------------------------

@@ -95,10 +95,11 @@ void StateBase::complete(std::uint32_t old_status) noexcept {
   std::vector<std::function<void()>> callbacks;
   {
     cd::ScopedLock guard(mu_);
-    callbacks.swap(callbacks_);
+    if (!listeners_) return;
+    callbacks.swap(listeners_->callbacks);
     // Under mu_, so that a waiter cannot unregister and die meanwhile.
-    for (CompletionWaiter* waiter : waiters_) waiter->on_done(*this);
-    waiters_.clear();
+    for (CompletionWaiter* waiter : listeners_->waiters) waiter->on_done(*this);
+    listeners_->waiters.clear();
   }
   for (auto& callback : callbacks) run_callback(callback);
 }
@@ -138,7 +139,8 @@ void StateBase::add_done_callback(std::function<void()> callback) {
     // done and run the callback ourselves. Never both, never neither.
     std::uint32_t old = status_.fetch_or(kListeners, std::memory_order_acq_rel);
     if (!is_done(old)) {
-      callbacks_.push_back(std::move(callback));
+      if (!listeners_) listeners_ = std::make_unique<Listeners>();
+      listeners_->callbacks.push_back(std::move(callback));
       return;
     }
   }
@@ -149,19 +151,24 @@ bool StateBase::add_waiter(CompletionWaiter& waiter) {
   cd::ScopedLock guard(mu_);
   std::uint32_t old = status_.fetch_or(kListeners, std::memory_order_acq_rel);
   if (is_done(old)) return false;
-  waiters_.push_back(&waiter);
+  if (!listeners_) listeners_ = std::make_unique<Listeners>();
+  listeners_->waiters.push_back(&waiter);
   return true;
 }
 
 void StateBase::remove_waiter(CompletionWaiter& waiter) {
   cd::ScopedLock guard(mu_);
-  std::erase(waiters_, &waiter);
+  if (listeners_) std::erase(listeners_->waiters, &waiter);
 }
 
 bool StateBase::try_set_exception(std::exception_ptr error) {
+  return store_error(std::move(error)) && finish();
+}
+
+bool StateBase::store_error(std::exception_ptr error) noexcept {
   if (!claim()) return false;
   error_ = std::move(error);
-  return finish();
+  return true;
 }
 
 }  // namespace concur::futures::detail

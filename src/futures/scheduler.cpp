@@ -17,6 +17,10 @@ struct Scheduler::Worker {
   cd::WorkStealingDeque<StateBase*> deque;
   const std::size_t index;
   std::size_t victim;  // where the next steal starts; owner only
+  // Whether the worker is running a task (or has not finished its first):
+  // a worker that is not is about to look for work, so a submit need not
+  // start a thread. Written by the worker; read by submitters.
+  std::atomic<bool> busy{true};
   threading::Thread thread;
 };
 
@@ -91,7 +95,7 @@ Scheduler::~Scheduler() {
 }
 
 void Scheduler::spawn_worker() {
-  cd::ScopedLock guard(spawn_mu_);
+  cd::ScopedLock guard(state_mu_);
   std::size_t n = spawned_.load(std::memory_order_relaxed);
   if (n >= workers_.size() || shutdown_.load(std::memory_order_relaxed)) return;
   auto worker = std::make_unique<Worker>(n);
@@ -115,23 +119,25 @@ void Scheduler::submit(StateBase* task) {
     }
     static_cast<Worker*>(tls_worker)->deque.push(task);
   } else {
-    cd::ScopedLock guard(inbox_mu_);
-    // Checked under the inbox lock, which shutdown() and break_pool() take
-    // to set their flags: a task is either refused or queued before them.
-    if (shutdown_.load(std::memory_order_relaxed) ||
-        broken_.load(std::memory_order_relaxed)) {
+    // Dekker with shutdown() and break_pool(): both sides seq_cst.
+    submitting_.fetch_add(1, std::memory_order_seq_cst);
+    if (shutdown_.load(std::memory_order_seq_cst) ||
+        broken_.load(std::memory_order_seq_cst)) {
+      submitting_.fetch_sub(1, std::memory_order_release);
       task->release();
-      if (broken_.load(std::memory_order_relaxed))
+      if (broken_.load(std::memory_order_relaxed)) {
+        cd::ScopedLock guard(state_mu_);
         throw BrokenThreadPool(broken_reason_);
+      }
       throw RuntimeError("cannot schedule new futures after shutdown");
     }
-    task->next_in_queue = nullptr;
-    (inbox_tail_ != nullptr ? inbox_tail_->next_in_queue : inbox_head_) = task;
-    inbox_tail_ = task;
-    inbox_size_.fetch_add(1, std::memory_order_relaxed);
+    inbox_.push(task);
+    // Release: a shutdown that sees the count drop sees the task queued.
+    submitting_.fetch_sub(1, std::memory_order_release);
   }
-  if (!notify_work() &&
-      spawned_.load(std::memory_order_relaxed) < workers_.size()) {
+  // Python's rule: start a thread only when none is idle.
+  if (!notify_work() && spawned_.load(std::memory_order_relaxed) < workers_.size() &&
+      !has_idle_worker()) {
     spawn_worker();
   }
 }
@@ -154,33 +160,24 @@ void Scheduler::wake_one() {
   cd::futex_wake(epoch_, 1);
 }
 
-StateBase* Scheduler::take_from_inbox(Worker& self) {
-  if (inbox_size_.load(std::memory_order_relaxed) == 0) return nullptr;
-  // Take a batch, so that workers and submitters meet on the inbox lock
-  // once per kInboxBatch tasks instead of once per task. The batch goes to
-  // our deque newest-first, so that we pop it oldest-first: with one worker
-  // external submissions still start in order.
-  constexpr std::size_t kInboxBatch = 16;
-  StateBase* batch[kInboxBatch];
-  std::size_t n = 0;
-  {
-    cd::ScopedLock guard(inbox_mu_);
-    while (n < kInboxBatch && inbox_head_ != nullptr) {
-      batch[n++] = inbox_head_;
-      inbox_head_ = inbox_head_->next_in_queue;
-    }
-    if (inbox_head_ == nullptr) inbox_tail_ = nullptr;
-    inbox_size_.fetch_sub(n, std::memory_order_relaxed);
-  }
-  if (n == 0) return nullptr;
-  for (std::size_t i = n - 1; i > 0; --i) self.deque.push(batch[i]);
-  if (n > 1) notify_work();  // others may steal the rest
-  return batch[0];
+StateBase* Scheduler::take_from_inbox() {
+  if (!inbox_.maybe_nonempty()) return nullptr;
+  // One task at a time, straight from the inbox: a batch moved to our deque
+  // would let a thief start its newest task before older ones, and Python
+  // hands a free worker the oldest submission.
+  StateBase* task = nullptr;
+  return inbox_.pop_batch(&task, 1) == 1 ? task : nullptr;
+}
+
+void Scheduler::wait_for_submitters() const {
+  // Acquire: pairs with the release decrement in submit(), so the tasks of
+  // the submits we waited for are visible in the inbox.
+  while (submitting_.load(std::memory_order_acquire) != 0) std::this_thread::yield();
 }
 
 StateBase* Scheduler::find_task(Worker& self) {
   if (StateBase* task = self.deque.pop()) return task;
-  if (StateBase* task = take_from_inbox(self)) return task;
+  if (StateBase* task = take_from_inbox()) return task;
   std::size_t n = spawned_.load(std::memory_order_acquire);
   for (std::size_t k = 0; k < n; ++k) {
     self.victim = self.victim + 1 < n ? self.victim + 1 : 0;
@@ -193,7 +190,7 @@ StateBase* Scheduler::find_task(Worker& self) {
 }
 
 bool Scheduler::has_work() {
-  if (inbox_size_.load(std::memory_order_seq_cst) != 0) return true;
+  if (inbox_.maybe_nonempty()) return true;
   std::size_t n = spawned_.load(std::memory_order_acquire);
   for (std::size_t i = 0; i < n; ++i) {
     if (!workers_[i]->deque.maybe_empty()) return true;
@@ -201,12 +198,26 @@ bool Scheduler::has_work() {
   return false;
 }
 
-void Scheduler::execute(StateBase* task) {
+void Scheduler::execute(StateBase* task, Worker* idle_after) {
   // Relaxed: shutdown(cancel_futures) sets it before draining; a task that
   // slips past here simply runs, as one already started would.
   if (cancel_futures_.load(std::memory_order_relaxed)) task->cancel();
-  task->run();
+  bool stored = task->run_call();
+  // Idle before the result is out: a thread that waited for it and submits
+  // again must see this worker free, or it would start another thread.
+  // Relaxed: publish() below is a release, and the submitter reads the
+  // flag after acquiring the result.
+  if (idle_after != nullptr) idle_after->busy.store(false, std::memory_order_relaxed);
+  if (stored) task->publish();
   task->release();
+}
+
+bool Scheduler::has_idle_worker() const {
+  std::size_t n = spawned_.load(std::memory_order_acquire);
+  for (std::size_t i = 0; i < n; ++i) {
+    if (!workers_[i]->busy.load(std::memory_order_relaxed)) return true;
+  }
+  return false;
 }
 
 void Scheduler::worker_main(Worker& self) {
@@ -228,10 +239,14 @@ void Scheduler::worker_main(Worker& self) {
     StateBase* task = find_task(self);
     if (task == nullptr) task = search(self);
     if (task != nullptr) {
-      execute(task);
+      self.busy.store(true, std::memory_order_relaxed);
+      execute(task, &self);
       continue;
     }
-    if (shutdown_.load(std::memory_order_seq_cst) && !has_work()) break;
+    if (shutdown_.load(std::memory_order_seq_cst) &&
+        submitting_.load(std::memory_order_seq_cst) == 0 && !has_work()) {
+      break;
+    }
     sleepers_.fetch_add(1, std::memory_order_seq_cst);
     std::uint32_t epoch = epoch_.load(std::memory_order_seq_cst);
     if (!has_work() && !shutdown_.load(std::memory_order_seq_cst)) {
@@ -270,97 +285,82 @@ StateBase* Scheduler::search(Worker& self) {
   return task;
 }
 
-bool Scheduler::help_until_done(Worker& self, StateBase& state,
-                                const Deadline& deadline) {
-  // Told of the future's completion, it bumps the epoch that this worker
-  // sleeps on, so one sleep waits for "the future is done" and "there is
-  // work to run" at once.
+void Scheduler::wake_all_sleepers() {
+  epoch_.fetch_add(1, std::memory_order_seq_cst);
+  cd::futex_wake_all(epoch_);
+}
+
+bool Scheduler::help_until(const std::function<bool()>& ready, StateBase* watch,
+                           const Deadline& deadline) {
+  Worker& self = *static_cast<Worker*>(tls_worker);
+  // Told of the watched future's completion, it bumps the epoch that this
+  // worker sleeps on, so one sleep waits for "the future is done" and
+  // "there is work to run" at once. (A Signal does the same by itself.)
   struct EpochWaker final : CompletionWaiter {
     explicit EpochWaker(Scheduler& s) : scheduler(s) {}
-    void on_done(StateBase&) override {
-      scheduler.epoch_.fetch_add(1, std::memory_order_seq_cst);
-      cd::futex_wake_all(scheduler.epoch_);
-    }
+    void on_done(StateBase&) override { scheduler.wake_all_sleepers(); }
     Scheduler& scheduler;
   } waker(*this);
   bool registered = false;
-  while (!state.done()) {
+  while (!ready()) {
     StateBase* task = find_task(self);
-    for (int i = 0; task == nullptr && i < cd::spin_limit() && !state.done();
-         ++i) {
+    for (int i = 0; task == nullptr && i < cd::spin_limit() && !ready(); ++i) {
       cd::cpu_relax();
       task = find_task(self);
     }
     if (task != nullptr) {
-      execute(task);
+      execute(task, nullptr);  // still busy: inside the waiting task
       continue;
     }
-    if (state.done() || deadline.expired()) break;
-    if (!registered) {
-      if (!state.add_waiter(waker)) break;  // done meanwhile
+    if (ready() || deadline.expired()) break;
+    if (watch != nullptr && !registered) {
+      // Fails only if the future is done, and then ready() says so.
+      if (!watch->add_waiter(waker)) continue;
       registered = true;
     }
     sleepers_.fetch_add(1, std::memory_order_seq_cst);
     std::uint32_t epoch = epoch_.load(std::memory_order_seq_cst);
     bool woken = true;
-    if (!state.done() && !has_work())
-      woken = cd::futex_wait(epoch_, epoch, deadline);
+    if (!ready() && !has_work()) woken = cd::futex_wait(epoch_, epoch, deadline);
     sleepers_.fetch_sub(1, std::memory_order_relaxed);
     if (!woken) break;
   }
-  if (registered) state.remove_waiter(waker);
-  return state.done();
+  if (registered) watch->remove_waiter(waker);
+  return ready();
 }
 
 void Scheduler::break_pool(const std::string& reason) {
-  std::vector<StateBase*> orphans;
   {
-    cd::ScopedLock guard(inbox_mu_);
+    cd::ScopedLock guard(state_mu_);
     if (broken_.load(std::memory_order_relaxed)) return;
     broken_reason_ = reason;
-    broken_.store(true, std::memory_order_relaxed);
-    orphans = drain_inbox();
+    broken_.store(true, std::memory_order_seq_cst);
   }
-  for (StateBase* task : orphans) {
+  wait_for_submitters();
+  for (StateBase* task : inbox_.drain()) {
     task->try_set_exception(std::make_exception_ptr(BrokenThreadPool(reason)));
     task->release();
   }
 }
 
-std::vector<StateBase*> Scheduler::drain_inbox() {
-  std::vector<StateBase*> tasks;
-  for (StateBase* task = inbox_head_; task != nullptr;
-       task = task->next_in_queue) {
-    tasks.push_back(task);
-  }
-  inbox_head_ = inbox_tail_ = nullptr;
-  inbox_size_.store(0, std::memory_order_relaxed);
-  return tasks;
-}
-
 void Scheduler::shutdown(bool wait, bool cancel_futures) {
-  std::vector<StateBase*> cancelled;
-  {
-    cd::ScopedLock guard(inbox_mu_);
-    if (cancel_futures) {
-      cancel_futures_.store(true, std::memory_order_relaxed);
-      cancelled = drain_inbox();
+  if (cancel_futures) cancel_futures_.store(true, std::memory_order_relaxed);
+  shutdown_.store(true, std::memory_order_seq_cst);
+  wait_for_submitters();
+  if (cancel_futures) {
+    for (StateBase* task : inbox_.drain()) {
+      task->cancel();
+      task->release();
     }
-    // seq_cst: read by workers deciding to exit, against has_work().
-    shutdown_.store(true, std::memory_order_seq_cst);
-  }
-  for (StateBase* task : cancelled) {
-    task->cancel();
-    task->release();
   }
   epoch_.fetch_add(1, std::memory_order_seq_cst);
   cd::futex_wake_all(epoch_);
   if (!wait) return;
-  std::size_t n;
+  std::size_t n = 0;
   {
     // After this, no worker can start: spawn_worker checks the flag under
     // the same lock.
-    cd::ScopedLock guard(spawn_mu_);
+    cd::ScopedLock guard(state_mu_);
     n = spawned_.load(std::memory_order_relaxed);
   }
   for (std::size_t i = 0; i < n; ++i) {
@@ -372,10 +372,26 @@ void Scheduler::shutdown(bool wait, bool cancel_futures) {
 bool wait_for_state(StateBase& state, const Deadline& deadline) {
   if (state.done()) return true;
   if (tls_scheduler != nullptr) {
-    return tls_scheduler->help_until_done(
-        *static_cast<Scheduler::Worker*>(tls_worker), state, deadline);
+    return tls_scheduler->help_until([&] { return state.done(); }, &state, deadline);
   }
   return state.wait_until(deadline);
+}
+
+void Signal::set() {
+  event_.set();
+  // seq_cst: Dekker with wait_until (helper_ store, then is_set).
+  if (Scheduler* helper = helper_.load(std::memory_order_seq_cst)) {
+    helper->wake_all_sleepers();
+  }
+}
+
+bool Signal::wait_until(const Deadline& deadline) {
+  if (event_.is_set()) return true;
+  if (tls_scheduler == nullptr) return event_.wait_until(deadline);
+  helper_.store(tls_scheduler, std::memory_order_seq_cst);
+  bool set = tls_scheduler->help_until([this] { return event_.is_set(); }, nullptr, deadline);
+  helper_.store(nullptr, std::memory_order_relaxed);
+  return set;
 }
 
 }  // namespace concur::futures::detail

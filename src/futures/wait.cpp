@@ -47,7 +47,7 @@ class MultiWaiter final : public CompletionWaiter {
   const ReturnWhen when_;
   threading::Lock mu_;
   std::size_t pending_ CONCUR_GUARDED_BY(mu_);
-  threading::Event event_;
+  Signal event_;
 };
 
 }  // namespace

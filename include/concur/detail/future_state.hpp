@@ -12,6 +12,7 @@
 #include <cstdint>
 #include <exception>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <stop_token>
 #include <tuple>
@@ -102,15 +103,24 @@ class StateBase {
   // Store the error and finish; false if the future was done (or being
   // completed) already, in which case nothing is stored.
   bool try_set_exception(std::exception_ptr error);
+  // The first half of try_set_exception: store without publishing.
+  bool store_error(std::exception_ptr error) noexcept;
 
   // The stop source of a task that takes a std::stop_token (or null).
-  std::stop_source* stop_source() noexcept { return stop_ ? &*stop_ : nullptr; }
+  virtual std::stop_source* stop_source() noexcept { return nullptr; }
 
   // Runs the submitted call, if this state is a task.
-  virtual void run() {}
+  // A task runs in two steps, so that a pool can count its worker as idle
+  // between them (before anyone waiting on the result can react):
+  // run_call() runs the call and stores its value or exception, returning
+  // whether there is a result to publish (false if the task was cancelled
+  // or its result was set by hand meanwhile); publish() then completes the
+  // future. A state that is not a task has nothing to run.
+  virtual bool run_call() { return false; }
+  void publish() noexcept { finish(); }
 
-  // Intrusive link for the pools' queues.
-  StateBase* next_in_queue = nullptr;
+  // Intrusive link for a pool's inbox (see task_inbox.hpp).
+  std::atomic<StateBase*> next_in_queue{nullptr};
 
  protected:
   virtual ~StateBase() = default;
@@ -124,7 +134,6 @@ class StateBase {
   // Moves a pending or running future to finished, after the claimant has
   // stored the value or the error; false if a cancel() won the race.
   bool finish() noexcept;
-  void make_stoppable() { stop_.emplace(); }
 
   std::exception_ptr error_;  // written before finish(), read after done
 
@@ -136,9 +145,13 @@ class StateBase {
   std::atomic<std::uint32_t> status_{kPending};
   std::atomic<bool> claimed_{false};
   threading::Lock mu_;
-  std::vector<std::function<void()>> callbacks_ CONCUR_GUARDED_BY(mu_);
-  std::vector<CompletionWaiter*> waiters_ CONCUR_GUARDED_BY(mu_);
-  std::optional<std::stop_source> stop_;
+  // Made by the first add_done_callback or add_waiter: most futures never
+  // have listeners, and a small state is a cheap allocation.
+  struct Listeners {
+    std::vector<std::function<void()>> callbacks;
+    std::vector<CompletionWaiter*> waiters;
+  };
+  std::unique_ptr<Listeners> listeners_ CONCUR_GUARDED_BY(mu_);
 };
 
 template <class T>
@@ -161,6 +174,18 @@ class State : public StateBase {
       throw;
     }
     return this->finish();
+  }
+  // The first half of try_set_value: store without publishing. Returns
+  // whether the value (or the error its construction threw) is stored.
+  template <class... Args>
+  bool store_value(Args&&... args) noexcept {
+    if (!this->claim()) return false;
+    try {
+      value_.emplace(std::forward<Args>(args)...);
+    } catch (...) {
+      this->error_ = std::current_exception();
+    }
+    return true;
   }
   // Call only when done() and not failed.
   const Stored<T>& value() const noexcept { return *value_; }
@@ -193,23 +218,29 @@ class Task final : public State<R> {
  public:
   template <class G, class... A>
   explicit Task(G&& fn, A&&... args)
-      : call_(std::forward<G>(fn), std::forward<A>(args)...) {
-    if constexpr (kTakesStopToken<F, Args...>) this->make_stoppable();
+      : call_(std::forward<G>(fn), std::forward<A>(args)...) {}
+
+  std::stop_source* stop_source() noexcept override {
+    if constexpr (kTakesStopToken<F, Args...>) {
+      return &stop_;
+    } else {
+      return nullptr;
+    }
   }
 
-  void run() override {
-    if (!this->set_running_or_notify_cancel()) return;
+  bool run_call() override {
+    if (!this->set_running_or_notify_cancel()) return false;
+    // A false store means the caller set the result by hand while the
+    // task ran; as in Python, the first result stands.
     try {
-      // A false return means the caller set the result by hand while the
-      // task ran; as in Python, the first result stands.
       if constexpr (std::is_void_v<R>) {
         invoke();
-        this->try_set_value();
+        return this->store_value();
       } else {
-        this->try_set_value(invoke());
+        return this->store_value(invoke());
       }
     } catch (...) {
-      this->try_set_exception(std::current_exception());
+      return this->store_error(std::current_exception());
     }
   }
 
@@ -227,6 +258,10 @@ class Task final : public State<R> {
   }
 
   std::tuple<F, Args...> call_;
+  // Only tasks that take a stop token pay for a stop source.
+  [[no_unique_address]] std::conditional_t<kTakesStopToken<F, Args...>,
+                                           std::stop_source, std::monostate>
+      stop_;
 };
 
 }  // namespace concur::futures::detail

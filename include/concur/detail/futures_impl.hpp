@@ -76,7 +76,7 @@ MapResults<R>::MapResults(std::vector<Future<std::vector<Stored>>> chunks,
 
 template <class R>
 MapResults<R>::~MapResults() {
-  cancel_rest();
+  if (started_) cancel_rest();
 }
 
 template <class R>
@@ -146,7 +146,7 @@ class AsCompleted<T>::Waiter final : public detail::CompletionWaiter {
  private:
   threading::Lock mu_;
   std::vector<detail::StateBase*> finished_ CONCUR_GUARDED_BY(mu_);
-  threading::Event event_;
+  detail::Signal event_;
 };
 
 template <class T>

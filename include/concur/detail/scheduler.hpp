@@ -6,8 +6,8 @@
 //     no shared cache line); the worker pops its own deque LIFO, and idle
 //     workers steal from the others FIFO.
 //   * A task submitted from any other thread goes to the inbox, one FIFO
-//     list under a lock, so that external submissions start in the order
-//     they were made, as in Python. Workers look at their own deque first,
+//     queue (task_inbox.hpp), so that external submissions start in the
+//     order they were made, as in Python. Workers look at their own deque first,
 //     then the inbox, then steal.
 //   * Workers are started on demand, as in Python: a submission wakes a
 //     sleeping worker if there is one, and otherwise starts a new one while
@@ -26,7 +26,7 @@
 // Memory ordering.
 //   * A task's data is published to the worker that runs it by the deque
 //     (release store of bottom / acquire load, see work_stealing_deque.hpp)
-//     or by the inbox lock.
+//     or by the inbox (see task_inbox.hpp).
 //   * Lost wake-ups: a worker going to sleep leaves searching_ and enters
 //     sleepers_, then re-checks every queue; a submitter publishes the
 //     task, then reads searching_ and sleepers_. Both sides put a seq_cst
@@ -46,6 +46,7 @@
 #include <vector>
 
 #include "concur/detail/future_state.hpp"
+#include "concur/detail/task_inbox.hpp"
 #include "concur/detail/work_stealing_deque.hpp"
 #include "concur/threading.hpp"
 
@@ -80,22 +81,29 @@ class Scheduler {
  private:
   struct Worker;
   friend bool wait_for_state(StateBase& state, const Deadline& deadline);
+  friend class Signal;
 
   void spawn_worker();
   void worker_main(Worker& self);
   StateBase* find_task(Worker& self);
-  StateBase* take_from_inbox(Worker& self);
-  std::vector<StateBase*> drain_inbox() CONCUR_REQUIRES(inbox_mu_);
+  StateBase* take_from_inbox();
+  void wait_for_submitters() const;
   bool has_work();
-  void execute(StateBase* task);
+  // Runs a task; marks `idle_after` idle once the call has returned.
+  void execute(StateBase* task, Worker* idle_after);
+  bool has_idle_worker() const;
   StateBase* search(Worker& self);
   void wake_one();
   // After publishing work: wakes a sleeper unless a worker is searching.
   // Returns false if nobody was searching or asleep.
   bool notify_work();
   void break_pool(const std::string& reason);
-  bool help_until_done(Worker& self, StateBase& state,
-                       const Deadline& deadline);
+  // On one of this pool's workers: runs the pool's tasks until ready() or
+  // the deadline, sleeping when there is nothing to run until a task is
+  // queued, `watch` (if given) completes, or wake_all_sleepers() is called.
+  bool help_until(const std::function<bool()>& ready, StateBase* watch,
+                  const Deadline& deadline);
+  void wake_all_sleepers();
 
   const std::string name_prefix_;
   const std::function<void()> initializer_;
@@ -106,18 +114,14 @@ class Scheduler {
   std::vector<std::unique_ptr<Worker>> workers_;
   std::atomic<std::size_t> spawned_{0};
 
-  // Guards the inbox and the shutdown / broken transitions: a submit
-  // checks the flags and enqueues under it, so no task is queued after the
-  // pool shut down or broke.
-  threading::Lock inbox_mu_;
-  StateBase* inbox_head_ CONCUR_GUARDED_BY(inbox_mu_) = nullptr;
-  StateBase* inbox_tail_ CONCUR_GUARDED_BY(inbox_mu_) = nullptr;
-  std::string broken_reason_ CONCUR_GUARDED_BY(inbox_mu_);
-  // Tasks in the inbox, readable without the lock by a worker deciding
-  // where to look or whether to sleep.
-  std::atomic<std::size_t> inbox_size_{0};
-  // Written under inbox_mu_; read without it by workers (seq_cst where a
-  // worker decides to exit; see the .cpp) and by nested submits.
+  TaskInbox inbox_;
+  // External submits between their shutdown check and their push:
+  // shutdown() and break_pool() set their flag, then wait for this to drop
+  // to zero, so a task is either refused or queued before they go on.
+  // Touched by submitters only, on the hot path.
+  alignas(64) std::atomic<std::size_t> submitting_{0};
+  // Set once; read by submits and by workers deciding to exit (seq_cst
+  // there, against submitting_ and the inbox; see the .cpp).
   std::atomic<bool> shutdown_{false};
   std::atomic<bool> cancel_futures_{false};
   std::atomic<bool> broken_{false};
@@ -128,12 +132,30 @@ class Scheduler {
   // submit wakes nobody.
   std::atomic<std::uint32_t> searching_{0};
 
-  // Serialises starting workers, and orders it with shutdown's join.
-  threading::Lock spawn_mu_;
+  // Serialises starting workers (ordered with shutdown's join) and the
+  // broken transition.
+  threading::Lock state_mu_;
+  std::string broken_reason_ CONCUR_GUARDED_BY(state_mu_);
 };
 
 // Waits until `state` is done or the deadline passes; returns done(). On a
 // worker thread of a pool, runs that pool's tasks meanwhile.
 bool wait_for_state(StateBase& state, const Deadline& deadline);
+// An Event for waiting on several futures (wait(), as_completed()): the
+// futures' listeners set() it. Waited on from a pool's worker, the worker
+// runs the pool's tasks meanwhile, as wait_for_state does, and set() wakes
+// it. One thread waits on a Signal at a time.
+class Signal {
+ public:
+  void set();
+  void clear() noexcept { event_.clear(); }
+  bool is_set() const noexcept { return event_.is_set(); }
+  bool wait_until(const Deadline& deadline);
+
+ private:
+  threading::Event event_;
+  // The pool whose worker is waiting, if a worker is: set() wakes it.
+  std::atomic<Scheduler*> helper_{nullptr};
+};
 
 }  // namespace concur::futures::detail
