@@ -439,8 +439,10 @@ class AsCompleted {
   void advance();
 
   std::deque<Future<T>> ready_;  // done, not yet yielded, in order
-  // Registered with the waiter, by state.
+  // Registered with the waiter and not yet done, by state.
   std::unordered_map<detail::StateBase*, Future<T>> pending_;
+  // Every future registered with the waiter (see the destructor).
+  std::vector<Future<T>> registered_;
   std::size_t total_ = 0;
   std::size_t yielded_ = 0;
   std::optional<Future<T>> current_;

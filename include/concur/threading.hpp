@@ -384,7 +384,8 @@ class CONCUR_CAPABILITY("semaphore") Semaphore {
   virtual void release(std::int64_t n = 1) CONCUR_RELEASE();
   // The current counter (a snapshot), like Python's _value.
   std::uint32_t value() const noexcept {
-    return value_.load(std::memory_order_relaxed);
+    return concur::detail::CountedFutex::word_of(
+        state_.value().load(std::memory_order_relaxed));
   }
 
   void lock() CONCUR_ACQUIRE() { acquire(); }
@@ -408,20 +409,22 @@ class CONCUR_CAPABILITY("semaphore") Semaphore {
   // message `overflow`), and wakes up to n sleepers.
   void add(std::int64_t n, std::uint32_t bound, const char* overflow);
 
-  // The counter, also the futex word that waiters sleep on while it is 0.
-  std::atomic<std::uint32_t> value_;
-  // Threads parked (or about to park) on value_, so release can skip the
-  // wake-up system call when nobody sleeps.
-  std::atomic<std::uint32_t> sleepers_{0};
+  // The counter (the futex word, which waiters sleep on while it is 0)
+  // and the number of sleepers, so that release learns in its own atomic
+  // step whether to make the wake-up system call, and a woken acquirer may
+  // destroy the semaphore at once.
+  concur::detail::CountedFutex state_;
 
  private:
   bool try_take() noexcept {
-    std::uint32_t v = value_.load(std::memory_order_relaxed);
+    auto& v = state_.value();
+    std::uint64_t cur = v.load(std::memory_order_relaxed);
     // Acquire: pairs with the release in add(), so what the releaser did
-    // before release() is visible to the acquirer.
-    while (v != 0) {
-      if (value_.compare_exchange_weak(v, v - 1, std::memory_order_acquire,
-                                       std::memory_order_relaxed)) {
+    // before release() is visible to the acquirer. The counter is non-zero,
+    // so the decrement leaves the sleeper half alone.
+    while (concur::detail::CountedFutex::word_of(cur) != 0) {
+      if (v.compare_exchange_weak(cur, cur - 1, std::memory_order_acquire,
+                                  std::memory_order_relaxed)) {
         return true;
       }
     }
@@ -459,7 +462,7 @@ class Event {
   bool is_set() const noexcept {
     // Acquire: a thread that sees the flag set also sees what the setter
     // did before set().
-    return (word_.load(std::memory_order_acquire) & kSetBit) != 0;
+    return (state_.value().load(std::memory_order_acquire) & kSetBit) != 0;
   }
   void set();
   void clear() noexcept;
@@ -477,12 +480,11 @@ class Event {
   // The futex word: bit 0 is the flag; bits 1..31 count the times the flag
   // went from clear to set (mod 2^31). A waiter that saw a clear flag and
   // later sees another count knows a set() happened in between, even if a
-  // clear() hid it again.
-  static constexpr std::uint32_t kSetBit = 1;
-  std::atomic<std::uint32_t> word_{0};
-  // Threads parked (or about to park) on word_, so set() can skip the
-  // wake-up system call when nobody sleeps.
-  std::atomic<std::uint32_t> sleepers_{0};
+  // clear() hid it again. With it, the number of sleepers (see
+  // CountedFutex: set() learns in its own atomic step whether to wake, and
+  // a woken waiter may destroy the Event at once).
+  static constexpr std::uint64_t kSetBit = 1;
+  concur::detail::CountedFutex state_;
 };
 
 // ---------------------------------------------------------------------------

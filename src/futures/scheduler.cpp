@@ -136,7 +136,8 @@ void Scheduler::submit(StateBase* task) {
     submitting_.fetch_sub(1, std::memory_order_release);
   }
   // Python's rule: start a thread only when none is idle.
-  if (!notify_work() && spawned_.load(std::memory_order_relaxed) < workers_.size() &&
+  if (!notify_work() &&
+      spawned_.load(std::memory_order_relaxed) < workers_.size() &&
       !has_idle_worker()) {
     spawn_worker();
   }
@@ -172,7 +173,8 @@ StateBase* Scheduler::take_from_inbox() {
 void Scheduler::wait_for_submitters() const {
   // Acquire: pairs with the release decrement in submit(), so the tasks of
   // the submits we waited for are visible in the inbox.
-  while (submitting_.load(std::memory_order_acquire) != 0) std::this_thread::yield();
+  while (submitting_.load(std::memory_order_acquire) != 0)
+    std::this_thread::yield();
 }
 
 StateBase* Scheduler::find_task(Worker& self) {
@@ -207,7 +209,8 @@ void Scheduler::execute(StateBase* task, Worker* idle_after) {
   // again must see this worker free, or it would start another thread.
   // Relaxed: publish() below is a release, and the submitter reads the
   // flag after acquiring the result.
-  if (idle_after != nullptr) idle_after->busy.store(false, std::memory_order_relaxed);
+  if (idle_after != nullptr)
+    idle_after->busy.store(false, std::memory_order_relaxed);
   if (stored) task->publish();
   task->release();
 }
@@ -321,7 +324,8 @@ bool Scheduler::help_until(const std::function<bool()>& ready, StateBase* watch,
     sleepers_.fetch_add(1, std::memory_order_seq_cst);
     std::uint32_t epoch = epoch_.load(std::memory_order_seq_cst);
     bool woken = true;
-    if (!ready() && !has_work()) woken = cd::futex_wait(epoch_, epoch, deadline);
+    if (!ready() && !has_work())
+      woken = cd::futex_wait(epoch_, epoch, deadline);
     sleepers_.fetch_sub(1, std::memory_order_relaxed);
     if (!woken) break;
   }
@@ -372,7 +376,8 @@ void Scheduler::shutdown(bool wait, bool cancel_futures) {
 bool wait_for_state(StateBase& state, const Deadline& deadline) {
   if (state.done()) return true;
   if (tls_scheduler != nullptr) {
-    return tls_scheduler->help_until([&] { return state.done(); }, &state, deadline);
+    return tls_scheduler->help_until([&] { return state.done(); }, &state,
+                                     deadline);
   }
   return state.wait_until(deadline);
 }
@@ -389,7 +394,8 @@ bool Signal::wait_until(const Deadline& deadline) {
   if (event_.is_set()) return true;
   if (tls_scheduler == nullptr) return event_.wait_until(deadline);
   helper_.store(tls_scheduler, std::memory_order_seq_cst);
-  bool set = tls_scheduler->help_until([this] { return event_.is_set(); }, nullptr, deadline);
+  bool set = tls_scheduler->help_until([this] { return event_.is_set(); },
+                                       nullptr, deadline);
   helper_.store(nullptr, std::memory_order_relaxed);
   return set;
 }

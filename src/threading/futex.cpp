@@ -5,13 +5,16 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include <bit>
 #include <cerrno>
 #include <ctime>
 
 namespace concur::detail {
 
-bool futex_wait(std::atomic<std::uint32_t>& word, std::uint32_t expected,
-                const Deadline& deadline) noexcept {
+namespace {
+
+bool wait_on(std::uint32_t* address, std::uint32_t expected,
+             const Deadline& deadline) noexcept {
   timespec ts{};
   const timespec* tsp = nullptr;
   if (!deadline.is_never()) {
@@ -24,10 +27,28 @@ bool futex_wait(std::atomic<std::uint32_t>& word, std::uint32_t expected,
     ts.tv_nsec = static_cast<long>(ns % 1'000'000'000);
     tsp = &ts;
   }
-  long rc = syscall(SYS_futex, reinterpret_cast<std::uint32_t*>(&word),
-                    FUTEX_WAIT_BITSET | FUTEX_PRIVATE_FLAG, expected, tsp,
-                    nullptr, FUTEX_BITSET_MATCH_ANY);
+  long rc = syscall(SYS_futex, address, FUTEX_WAIT_BITSET | FUTEX_PRIVATE_FLAG,
+                    expected, tsp, nullptr, FUTEX_BITSET_MATCH_ANY);
   return !(rc == -1 && errno == ETIMEDOUT);
+}
+
+void wake_on(std::uint32_t* address, int count) noexcept {
+  syscall(SYS_futex, address, FUTEX_WAKE | FUTEX_PRIVATE_FLAG, count, nullptr,
+          nullptr, 0);
+}
+
+// The futex half of a CountedFutex: the low 32 bits of the 64-bit value.
+std::uint32_t* low_half(std::atomic<std::uint64_t>& v) noexcept {
+  static_assert(sizeof(std::atomic<std::uint64_t>) == sizeof(std::uint64_t));
+  auto* halves = reinterpret_cast<std::uint32_t*>(&v);
+  return std::endian::native == std::endian::little ? halves : halves + 1;
+}
+
+}  // namespace
+
+bool futex_wait(std::atomic<std::uint32_t>& word, std::uint32_t expected,
+                const Deadline& deadline) noexcept {
+  return wait_on(reinterpret_cast<std::uint32_t*>(&word), expected, deadline);
 }
 
 int spin_limit() noexcept {
@@ -41,8 +62,14 @@ int spin_limit() noexcept {
 }
 
 void futex_wake(std::atomic<std::uint32_t>& word, int count) noexcept {
-  syscall(SYS_futex, reinterpret_cast<std::uint32_t*>(&word),
-          FUTEX_WAKE | FUTEX_PRIVATE_FLAG, count, nullptr, nullptr, 0);
+  wake_on(reinterpret_cast<std::uint32_t*>(&word), count);
 }
+
+bool CountedFutex::wait(std::uint32_t expected,
+                        const Deadline& deadline) noexcept {
+  return wait_on(low_half(v_), expected, deadline);
+}
+
+void CountedFutex::wake(int count) noexcept { wake_on(low_half(v_), count); }
 
 }  // namespace concur::detail

@@ -15,7 +15,7 @@ constexpr std::int64_t kMaxValue = std::numeric_limits<std::uint32_t>::max();
 }
 
 Semaphore::Semaphore(std::int64_t value)
-    : value_(checked_count(value, "semaphore initial value")) {}
+    : state_(checked_count(value, "semaphore initial value")) {}
 
 std::uint32_t Semaphore::checked_count(std::int64_t n, const char* what) {
   if (n < 0) throw ValueError(std::string(what) + " must be >= 0");
@@ -30,36 +30,41 @@ bool Semaphore::acquire_slow(const cd::Deadline& deadline) {
     if (try_take()) return true;
     cd::cpu_relax();
   }
-  // Announce ourselves before the final check, so that a release() either
-  // sees a sleeper (and wakes it) or made value_ non-zero before our futex
-  // compares it (and the futex returns at once). Both sides use seq_cst: a
-  // store-load pattern (Dekker) needs the single total order.
-  sleepers_.fetch_add(1, std::memory_order_seq_cst);
+  // Count ourselves as a sleeper before the final check, so that a release
+  // either sees us (and wakes us) or made the counter non-zero before our
+  // futex compares it (and the futex returns at once). seq_cst on both
+  // sides gives the single order this store-then-load pattern needs.
+  auto& v = state_.value();
+  v.fetch_add(cd::CountedFutex::kOneSleeper, std::memory_order_seq_cst);
   bool taken = false;
   while (!(taken = try_take())) {
-    if (!cd::futex_wait(value_, 0, deadline)) {
+    if (!state_.wait(0, deadline)) {
       taken = try_take();
       break;
     }
   }
-  sleepers_.fetch_sub(1, std::memory_order_relaxed);
+  v.fetch_sub(cd::CountedFutex::kOneSleeper, std::memory_order_relaxed);
   return taken;
 }
 
 void Semaphore::add(std::int64_t n, std::uint32_t bound, const char* overflow) {
   if (n < 1) throw ValueError("n must be one or more");
-  std::uint32_t current = value_.load(std::memory_order_relaxed);
+  auto& v = state_.value();
+  std::uint64_t cur = v.load(std::memory_order_relaxed);
   do {
-    if (n > static_cast<std::int64_t>(bound) - current)
+    if (n > static_cast<std::int64_t>(bound) - cd::CountedFutex::word_of(cur)) {
       throw ValueError(overflow);
+    }
     // seq_cst: the release half publishes what this thread did before
     // release() to the thread whose acquire takes one of these units; the
-    // total order is the Dekker pattern with sleepers_ (see acquire_slow).
-  } while (!value_.compare_exchange_weak(
-      current, current + static_cast<std::uint32_t>(n),
-      std::memory_order_seq_cst, std::memory_order_relaxed));
-  if (sleepers_.load(std::memory_order_seq_cst) != 0) {
-    cd::futex_wake(value_, n > 0x7fffffff ? 0x7fffffff : static_cast<int>(n));
+    // total order pairs with the sleeper count (see acquire_slow). The
+    // bound check keeps the counter from carrying into the sleeper half.
+  } while (!v.compare_exchange_weak(cur, cur + static_cast<std::uint64_t>(n),
+                                    std::memory_order_seq_cst,
+                                    std::memory_order_relaxed));
+  // After the CAS only the address is used: the semaphore may be gone.
+  if (cd::CountedFutex::sleepers_of(cur) != 0) {
+    state_.wake(n > 0x7fffffff ? 0x7fffffff : static_cast<int>(n));
   }
 }
 

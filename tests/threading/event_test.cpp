@@ -193,3 +193,21 @@ TEST(Event, SetPublishesWritesToTheWaiter) {
 }
 
 }  // namespace
+
+namespace {
+
+// A woken waiter may destroy the Event at once, while the
+// setter is still returning from set(): the setter must not touch the
+// object after the step that wakes the waiter. ASan turns a violation
+// into a heap-use-after-free report.
+TEST(Event, WaiterMayDestroyItAsSoonAsItWakes) {
+  for (int round = 0; round < 2000; ++round) {
+    auto* event = new concur::threading::Event;
+    std::thread setter([event] { event->set(); });
+    event->wait();
+    delete event;
+    setter.join();
+  }
+}
+
+}  // namespace

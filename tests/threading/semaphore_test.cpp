@@ -299,3 +299,19 @@ TEST(BoundedSemaphore, ReleaseWakesWaiters) {
 }
 
 }  // namespace
+
+namespace {
+
+// A woken acquirer may destroy the Semaphore at once, while the releaser is
+// still returning from release(); ASan reports a violation.
+TEST(Semaphore, AcquirerMayDestroyItAsSoonAsItWakes) {
+  for (int round = 0; round < 2000; ++round) {
+    auto* sem = new concur::threading::Semaphore(0);
+    std::thread releaser([sem] { sem->release(); });
+    sem->acquire();
+    delete sem;
+    releaser.join();
+  }
+}
+
+}  // namespace

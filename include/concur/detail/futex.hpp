@@ -30,6 +30,36 @@ inline void futex_wake_all(std::atomic<std::uint32_t>& word) noexcept {
   futex_wake(word, 0x7fffffff);
 }
 
+// A futex word paired with a count of the threads sleeping on it, in one
+// 64-bit atomic: the low half is the word, the high half the count. A
+// waker learns in the same atomic step that changes the word whether anyone
+// sleeps, so after that step it touches only the address (in the system
+// call) and never the object's memory: a woken thread may destroy the
+// object at once, as the common "signal, then the waiter frees it" pattern
+// needs.
+class CountedFutex {
+ public:
+  static constexpr std::uint64_t kOneSleeper = std::uint64_t{1} << 32;
+  static std::uint32_t word_of(std::uint64_t v) noexcept {
+    return static_cast<std::uint32_t>(v);
+  }
+  static std::uint32_t sleepers_of(std::uint64_t v) noexcept {
+    return static_cast<std::uint32_t>(v >> 32);
+  }
+
+  explicit CountedFutex(std::uint32_t word = 0) noexcept : v_(word) {}
+
+  std::atomic<std::uint64_t>& value() noexcept { return v_; }
+  const std::atomic<std::uint64_t>& value() const noexcept { return v_; }
+
+  // Sleeps while the word holds `expected` (see futex_wait).
+  bool wait(std::uint32_t expected, const Deadline& deadline) noexcept;
+  void wake(int count) noexcept;
+
+ private:
+  std::atomic<std::uint64_t> v_;
+};
+
 // One step of a bounded spin: tells the core that this is a busy-wait loop,
 // which frees pipeline resources for the sibling hyper-thread.
 inline void cpu_relax() noexcept {

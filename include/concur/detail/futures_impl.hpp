@@ -164,6 +164,7 @@ AsCompleted<T>::AsCompleted(const Range& futures,
     ++total_;
     if (state.add_waiter(*waiter_)) {
       pending_.emplace(&state, f);
+      registered_.push_back(f);
     } else {
       ready_.push_back(f);
     }
@@ -175,7 +176,12 @@ AsCompleted<T>::AsCompleted(const Range& futures,
 template <class T>
 AsCompleted<T>::~AsCompleted() {
   if (!waiter_) return;  // moved from
-  for (auto& [state, future] : pending_) state->remove_waiter(*waiter_);
+  // Every future the waiter was given to, finished or not: removing it
+  // takes the future's lock, under which a completing future runs
+  // on_done, so no completion is still inside the waiter when it dies.
+  for (auto& f : registered_) {
+    detail::FutureAccess::state(f).remove_waiter(*waiter_);
+  }
 }
 
 template <class T>

@@ -7,8 +7,8 @@
 //     workers steal from the others FIFO.
 //   * A task submitted from any other thread goes to the inbox, one FIFO
 //     queue (task_inbox.hpp), so that external submissions start in the
-//     order they were made, as in Python. Workers look at their own deque first,
-//     then the inbox, then steal.
+//     order they were made, as in Python. Workers look at their own deque
+//     first, then the inbox, then steal.
 //   * Workers are started on demand, as in Python: a submission wakes a
 //     sleeping worker if there is one, and otherwise starts a new one while
 //     there are fewer than max_workers. Idle workers are reused.
