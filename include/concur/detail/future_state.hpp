@@ -247,7 +247,7 @@ class Task final : public State<R> {
  private:
   decltype(auto) invoke() {
     return std::apply(
-        [this](F& fn, Args&... args) -> decltype(auto) {
+        [&](F& fn, Args&... args) -> decltype(auto) {
           if constexpr (kTakesStopToken<F, Args...>) {
             return std::invoke(fn, this->stop_source()->get_token(), args...);
           } else {
