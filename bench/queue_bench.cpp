@@ -34,10 +34,8 @@ constexpr std::int64_t kBatch = std::int64_t{1} << 20;
 // Each batch runs on a new queue and new threads, created while the clock
 // is paused and released together; the clock runs from their release until
 // the last of them is joined, so that the time includes draining the queue.
-template <class Adapter>
+template <class Adapter, int kProducers, int kConsumers>
 void transfer(benchmark::State& state) {
-  const auto producers = static_cast<int>(state.range(0));
-  const auto consumers = static_cast<int>(state.range(1));
   std::int64_t checksum = 0;
   while (state.KeepRunningBatch(kBatch)) {
     state.PauseTiming();
@@ -45,19 +43,20 @@ void transfer(benchmark::State& state) {
     std::atomic<bool> go{false};
     std::atomic<std::int64_t> sum{0};
     std::vector<std::thread> threads;
-    for (int p = 0; p < producers; ++p) {
+    threads.reserve(kProducers + kConsumers);
+    for (int p = 0; p < kProducers; ++p) {
       threads.emplace_back([&] {
         go.wait(false);
-        for (std::int64_t i = 0; i < kBatch / producers; ++i) {
+        for (std::int64_t i = 0; i < kBatch / kProducers; ++i) {
           channel->put(static_cast<int>(i));
         }
       });
     }
-    for (int c = 0; c < consumers; ++c) {
+    for (int c = 0; c < kConsumers; ++c) {
       threads.emplace_back([&] {
         go.wait(false);
         std::int64_t local = 0;
-        for (std::int64_t i = 0; i < kBatch / consumers; ++i) {
+        for (std::int64_t i = 0; i < kBatch / kConsumers; ++i) {
           local += channel->get();
         }
         sum.fetch_add(local, std::memory_order_relaxed);
@@ -85,21 +84,17 @@ struct ConcurSimpleQueue {
   queue::SimpleQueue<int> q;
 };
 
-BENCHMARK(transfer<ConcurQueue>)
+BENCHMARK(transfer<ConcurQueue, 1, 1>)
     ->Name("queue_1p1c/concur")
-    ->Args({1, 1})
     ->UseRealTime();
-BENCHMARK(transfer<ConcurQueue>)
+BENCHMARK(transfer<ConcurQueue, 2, 2>)
     ->Name("queue_2p2c/concur")
-    ->Args({2, 2})
     ->UseRealTime();
-BENCHMARK(transfer<ConcurSimpleQueue>)
+BENCHMARK(transfer<ConcurSimpleQueue, 1, 1>)
     ->Name("simple_queue_1p1c/concur")
-    ->Args({1, 1})
     ->UseRealTime();
-BENCHMARK(transfer<ConcurSimpleQueue>)
+BENCHMARK(transfer<ConcurSimpleQueue, 2, 2>)
     ->Name("simple_queue_2p2c/concur")
-    ->Args({2, 2})
     ->UseRealTime();
 
 #ifdef CONCUR_BENCH_MOODYCAMEL
@@ -114,13 +109,11 @@ struct Moodycamel {
 };
 
 // One peer for both concur queues: the workload is the same.
-BENCHMARK(transfer<Moodycamel>)
+BENCHMARK(transfer<Moodycamel, 1, 1>)
     ->Name("queue_1p1c/moodycamel")
-    ->Args({1, 1})
     ->UseRealTime();
-BENCHMARK(transfer<Moodycamel>)
+BENCHMARK(transfer<Moodycamel, 2, 2>)
     ->Name("queue_2p2c/moodycamel")
-    ->Args({2, 2})
     ->UseRealTime();
 #endif
 

@@ -322,7 +322,14 @@ class MapResults {
 //
 // Differences from Python: map's chunksize is honoured (Python ignores it
 // for threads); tasks submitted from inside the pool may run before older
-// external submissions (they run depth-first on the submitting worker).
+// external submissions (they run depth-first on the submitting worker). A
+// task that waits (result(), wait(), as_completed()) lends its worker to
+// other queued tasks meanwhile, which is what keeps nested waits from
+// starving the pool, but it has two consequences Python does not have: the
+// waiting task resumes only when the borrowed task returns (so its timeout
+// may be overrun), and a queued task that itself waits for the rest of the
+// waiting task deadlocks. Tasks that wait on each other must wait on
+// futures, not on Events set later by the waiting task.
 struct ThreadPoolOptions {
   // 0: Python's default, min(32, cores + 4).
   std::size_t max_workers = 0;

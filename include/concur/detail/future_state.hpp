@@ -197,19 +197,20 @@ class State : public StateBase {
 };
 
 // The result type of calling F with Args, with a std::stop_token first if F
-// accepts one.
+// accepts one. A task is called once, so, as std::thread does, it gets its
+// callable and its arguments as rvalues: move-only parameters work.
 template <class F, class... Args>
 constexpr bool kTakesStopToken =
-    std::is_invocable_v<F&, std::stop_token, Args&...>;
+    std::is_invocable_v<F&&, std::stop_token, Args&&...>;
 
 template <class F, class... Args>
 struct CallResult {
-  using type = std::invoke_result_t<F&, Args&...>;
+  using type = std::invoke_result_t<F&&, Args&&...>;
 };
 template <class F, class... Args>
 requires kTakesStopToken<F, Args...>
 struct CallResult<F, Args...> {
-  using type = std::invoke_result_t<F&, std::stop_token, Args&...>;
+  using type = std::invoke_result_t<F&&, std::stop_token, Args&&...>;
 };
 
 // A submitted call: the state plus the callable and its arguments.
@@ -249,9 +250,10 @@ class Task final : public State<R> {
     return std::apply(
         [&](F& fn, Args&... args) -> decltype(auto) {
           if constexpr (kTakesStopToken<F, Args...>) {
-            return std::invoke(fn, this->stop_source()->get_token(), args...);
+            return std::invoke(std::move(fn), this->stop_source()->get_token(),
+                               std::move(args)...);
           } else {
-            return std::invoke(fn, args...);
+            return std::invoke(std::move(fn), std::move(args)...);
           }
         },
         call_);

@@ -7,11 +7,11 @@
 // next position of its end with a compare-exchange on the index, and then
 // works on that position's slot alone, so producers and consumers meet only
 // in the slot they share: a producer writes the item and sets the slot's
-// kWritten bit; the consumer waits for the bit, moves the item out and sets
-// kRead. The design follows crossbeam's SegQueue (one lap of positions per
-// block, the last position of each lap a sentinel while the next block is
-// linked, per-slot bits deciding who frees a block), adapted for C++ items
-// and extended with sleeping consumers.
+// state to kWritten; the consumer waits for that and moves the item out. The
+// design follows crossbeam's SegQueue (one lap of positions per block, the
+// last position of each lap a sentinel while the next block is linked),
+// adapted for C++ items, with a simpler way to free blocks and with
+// sleeping consumers.
 //
 // Why a position's claim and its block agree. An end's index only grows, so
 // a compare-exchange that succeeds proves the index did not move since the
@@ -25,14 +25,13 @@
 // consumer then waits a few instructions for kWritten). Hence a pop that
 // finds the queue empty, or times out, has claimed nothing and loses nothing.
 //
-// Freeing blocks. A block is finished when every slot has been read; the
-// reader of its last slot starts the walk over the others, setting kDestroy
-// on each slot whose reader has not yet set kRead, and stops there: that
-// reader sees kDestroy when it sets kRead and continues the walk. Whoever
-// finishes the walk frees the block (into a one-block spare, which the next
-// push to need a block takes, sparing the allocator in steady state).
-// Producers are done with a slot before its reader starts, so readers alone
-// decide.
+// Freeing blocks. Every consumer counts the item it took in its block's
+// `taken`; the one that brings it to kSlots frees the block (into a
+// one-block spare, which the next push to need a block takes, sparing the
+// allocator in steady state). Producers are done with a slot before its
+// consumer reads it, so the consumers alone decide. The counter shares its
+// cache line only with `next`, which is written once per block, so
+// consumers never write to the lines that producers fill.
 //
 // Memory ordering. The item is written before the release that sets
 // kWritten, and read after the acquire that sees it: everything the
@@ -173,7 +172,7 @@ class SegmentedQueue {
           Slot& slot = block->slots[offset];
           ::new (static_cast<void*>(slot.storage)) T(std::forward<U>(item));
           // Release: publishes the item to the consumer that sees kWritten.
-          slot.state.fetch_or(kWritten, std::memory_order_release);
+          slot.state.store(kWritten, std::memory_order_release);
           if (fresh != nullptr) recycle(fresh);
           wake_one();
           return;
@@ -275,15 +274,10 @@ class SegmentedQueue {
   static constexpr std::uint64_t kStep = std::uint64_t{1} << kShift;
   static constexpr std::uint64_t kHasNext = 1;
 
-  // Slot state bits. kWritten: the producer has stored the item (set once,
-  // by the producer). kRead: the consumer has moved it out and no longer
-  // touches the block (set once, by the consumer). kDestroy: the thread
-  // freeing the block found this slot still being read and left the rest of
-  // the walk to its reader (set once, by that thread). A block from the
-  // spare has every state back at 0.
+  // A slot's state: 0 while empty, kWritten once its producer has stored
+  // the item (set once, by that producer; a block from the spare has every
+  // state back at 0).
   static constexpr std::uint32_t kWritten = 1;
-  static constexpr std::uint32_t kRead = 2;
-  static constexpr std::uint32_t kDestroy = 4;
 
   // How often pop() re-checks before it parks; a little longer than the
   // locks' spin, since a consumer that catches up with its producer usually
@@ -298,7 +292,9 @@ class SegmentedQueue {
 
   struct Block {
     std::atomic<Block*> next{nullptr};
-    Slot slots[kSlots];
+    // Items taken out of this block; written by consumers only.
+    std::atomic<std::uint32_t> taken{0};
+    alignas(64) Slot slots[kSlots];
   };
 
   // One end of the queue, alone on its cache lines (two, because x86
@@ -354,41 +350,24 @@ class SegmentedQueue {
     }
   }
 
-  // Moves the item out of a claimed slot and gives up the slot.
+  // Moves the item out of a claimed slot; frees the block if that was the
+  // last item in it.
   std::optional<T> take(Block* block, std::uint64_t offset) noexcept {
     Slot& slot = block->slots[offset];
     Backoff backoff;
     // Acquire: pairs with the producer's release of kWritten.
-    while ((slot.state.load(std::memory_order_acquire) & kWritten) == 0) {
+    while (slot.state.load(std::memory_order_acquire) != kWritten) {
       backoff.pause();
     }
     std::optional<T> item(std::in_place, std::move(*slot.item()));
     slot.item()->~T();
-    if (offset + 1 == kSlots) {
-      retire(block, 0);
-      // acq_rel: release tells the thread freeing the block that we are done
-      // with it; acquire, if it left the walk to us, makes its view ours.
-    } else if ((slot.state.fetch_or(kRead, std::memory_order_acq_rel) &
-                kDestroy) != 0) {
-      retire(block, offset + 1);
+    // acq_rel: release tells the consumer that frees the block that we are
+    // done with it; acquire, for that consumer, sees every other consumer
+    // done (the increments form one release sequence).
+    if (block->taken.fetch_add(1, std::memory_order_acq_rel) + 1 == kSlots) {
+      recycle(block);
     }
     return item;
-  }
-
-  // Frees `block` once slots [start, kSlots - 1) are all read, or hands the
-  // walk to the first slot whose reader is still busy.
-  void retire(Block* block, std::uint64_t start) noexcept {
-    for (std::uint64_t i = start; i + 1 < kSlots; ++i) {
-      std::atomic<std::uint32_t>& state = block->slots[i].state;
-      // Acquire on both: seeing kRead means that reader is done with the
-      // block (pairs with its acq_rel fetch_or); release on the fetch_or
-      // passes our view on to the reader that will continue.
-      if ((state.load(std::memory_order_acquire) & kRead) == 0 &&
-          (state.fetch_or(kDestroy, std::memory_order_acq_rel) & kRead) == 0) {
-        return;
-      }
-    }
-    recycle(block);
   }
 
   Block* new_block() {
@@ -401,6 +380,7 @@ class SegmentedQueue {
   void recycle(Block* block) noexcept {
     // Relaxed: nobody else can see the block until the release below.
     block->next.store(nullptr, std::memory_order_relaxed);
+    block->taken.store(0, std::memory_order_relaxed);
     for (Slot& slot : block->slots)
       slot.state.store(0, std::memory_order_relaxed);
     Block* none = nullptr;
