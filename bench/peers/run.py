@@ -65,6 +65,17 @@ PY_THREADING = "threading_peer.py"
 STD_CV = "std::condition_variable"
 FUTEX = "raw futex"
 
+FUTURES = "concur_futures_bench"
+PY_FUTURES = "futures_peer.py"
+TBB_BENCH = "peer_tbb_bench"  # built only where oneTBB is installed
+ASIO_BENCH = "peer_asio_bench"  # built only where Asio is installed
+TBB = "oneTBB task_group"
+SEQUENTIAL = "sequential"
+
+QUEUE = "concur_queue_bench"
+PY_QUEUE = "queue_peer.py"
+MOODYCAMEL = "moodycamel::BlockingConcurrentQueue"
+
 WORKLOADS = (
     Workload(name="lock_uncontended",
              what="acquire+release pair, one thread",
@@ -94,6 +105,62 @@ WORKLOADS = (
              binary=THREADING, concur="thread_start_join/concur",
              peers=(Peer("std::thread", "thread_start_join/std", 1.2),),
              python=PY_THREADING),
+    Workload(name="pool_submit_1m",
+             what="submit a trivial task to a pool of 2, then result() "
+                  "(1/throughput over 1M)",
+             binary=FUTURES, concur="pool_submit_1m/concur",
+             peers=(Peer(TBB, "pool_submit_1m/tbb", 1.0, TBB_BENCH),
+                    Peer("Asio thread_pool", "pool_submit_1m/asio", 1 / 1.5,
+                         ASIO_BENCH)),
+             python=PY_FUTURES),
+    Workload(name="fib_forkjoin",
+             what="fib(30), each call forks fib(n-1) and waits for it "
+                  "(832k tasks, 2 workers)",
+             binary=FUTURES, concur="fib_forkjoin/concur",
+             peers=(Peer(TBB, "fib_forkjoin/tbb", 1.0, TBB_BENCH),)),
+    Workload(name="skynet",
+             what="10-ary tree of tasks, 1M leaves, parents wait "
+                  "(2 workers)",
+             binary=FUTURES, concur="skynet/concur",
+             peers=(Peer(TBB, "skynet/tbb", 1.0, TBB_BENCH),)),
+    Workload(name="primes_pool",
+             what="is_prime of the 5 PRIMES, map on a pool of 2",
+             binary=FUTURES, concur="primes_pool/concur",
+             peers=(Peer(SEQUENTIAL, "primes_pool/sequential", 1 / 1.8),),
+             python=PY_FUTURES),
+    Workload(name="primes_split",
+             what="the same as 10 half-range tasks on a pool of 2",
+             binary=FUTURES, concur="primes_split/concur",
+             peers=(Peer(SEQUENTIAL, "primes_pool/sequential", 1 / 1.8),)),
+    Workload(name="sum_1e8",
+             what="sum of 10^8 int64 in 2 halves on a pool of 2 "
+                  "(per element)",
+             binary=FUTURES, concur="sum_1e8/concur",
+             peers=(Peer("2 std::threads", "sum_1e8/threads", 1.15),
+                    Peer("1 thread", "sum_1e8/sequential", None)),
+             python=PY_FUTURES),
+    Workload(name="queue_1p1c",
+             what="Queue<int>, 1 producer -> 1 consumer (1/throughput)",
+             binary=QUEUE, concur="queue_1p1c/concur",
+             peers=(Peer(MOODYCAMEL, "queue_1p1c/moodycamel", 2.0),),
+             python=PY_QUEUE),
+    Workload(name="queue_2p2c",
+             what="Queue<int>, 2 producers -> 2 consumers (1/throughput)",
+             binary=QUEUE, concur="queue_2p2c/concur",
+             peers=(Peer(MOODYCAMEL, "queue_2p2c/moodycamel", 2.0),),
+             python=PY_QUEUE),
+    Workload(name="simple_queue_1p1c",
+             what="SimpleQueue<int>, 1 producer -> 1 consumer "
+                  "(1/throughput)",
+             binary=QUEUE, concur="simple_queue_1p1c/concur",
+             peers=(Peer(MOODYCAMEL, "queue_1p1c/moodycamel", 1.0),),
+             python=PY_QUEUE),
+    Workload(name="simple_queue_2p2c",
+             what="SimpleQueue<int>, 2 producers -> 2 consumers "
+                  "(1/throughput)",
+             binary=QUEUE, concur="simple_queue_2p2c/concur",
+             peers=(Peer(MOODYCAMEL, "queue_2p2c/moodycamel", 1.0),),
+             python=PY_QUEUE),
 )
 
 # Components Google Benchmark appends to a benchmark's name.

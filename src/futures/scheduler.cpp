@@ -17,10 +17,6 @@ struct Scheduler::Worker {
   cd::WorkStealingDeque<StateBase*> deque;
   const std::size_t index;
   std::size_t victim;  // where the next steal starts; owner only
-  // Whether the worker is running a task (or has not finished its first):
-  // a worker that is not is about to look for work, so a submit need not
-  // start a thread. Written by the worker; read by submitters.
-  std::atomic<bool> busy{true};
   threading::Thread thread;
 };
 
@@ -135,11 +131,42 @@ void Scheduler::submit(StateBase* task) {
     // Release: a shutdown that sees the count drop sees the task queued.
     submitting_.fetch_sub(1, std::memory_order_release);
   }
-  // Python's rule: start a thread only when none is idle.
-  if (!notify_work() &&
-      spawned_.load(std::memory_order_relaxed) < workers_.size() &&
-      !has_idle_worker()) {
+  // Python's rule: an external submit starts a thread unless it can claim
+  // an idle worker's token. (A nested submit has no such worker to claim:
+  // its submitter is busy.)
+  bool someone_looks = notify_work();
+  bool need_thread =
+      tls_scheduler != this ? !take_idle_token() : !someone_looks;
+  if (need_thread &&
+      spawned_.load(std::memory_order_relaxed) < workers_.size()) {
     spawn_worker();
+  }
+}
+
+bool Scheduler::take_idle_token() {
+  std::uint32_t tokens = idle_tokens_.load(std::memory_order_relaxed);
+  // Relaxed: a token is a hint for spawning, guarding no data.
+  while (tokens != 0) {
+    if (idle_tokens_.compare_exchange_weak(tokens, tokens - 1,
+                                           std::memory_order_relaxed)) {
+      return true;
+    }
+  }
+  return false;
+}
+
+void Scheduler::grant_idle_token() {
+  // Python's worker releases its idle token when it finds the queue empty.
+  // Capped at the number of workers; the load first keeps a busy pool from
+  // writing the shared line on every task.
+  std::uint32_t tokens = idle_tokens_.load(std::memory_order_relaxed);
+  auto cap =
+      static_cast<std::uint32_t>(spawned_.load(std::memory_order_relaxed));
+  while (tokens < cap && !inbox_.maybe_nonempty()) {
+    if (idle_tokens_.compare_exchange_weak(tokens, tokens + 1,
+                                           std::memory_order_relaxed)) {
+      return;
+    }
   }
 }
 
@@ -200,27 +227,18 @@ bool Scheduler::has_work() {
   return false;
 }
 
-void Scheduler::execute(StateBase* task, Worker* idle_after) {
+void Scheduler::execute(StateBase* task, bool top_level) {
   // Relaxed: shutdown(cancel_futures) sets it before draining; a task that
   // slips past here simply runs, as one already started would.
   if (cancel_futures_.load(std::memory_order_relaxed)) task->cancel();
   bool stored = task->run_call();
   // Idle before the result is out: a thread that waited for it and submits
-  // again must see this worker free, or it would start another thread.
-  // Relaxed: publish() below is a release, and the submitter reads the
-  // flag after acquiring the result.
-  if (idle_after != nullptr)
-    idle_after->busy.store(false, std::memory_order_relaxed);
+  // again must find this worker's token, or it would start another thread.
+  // Relaxed: publish() below is a release, and the submitter takes the
+  // token after acquiring the result.
+  if (top_level) grant_idle_token();
   if (stored) task->publish();
   task->release();
-}
-
-bool Scheduler::has_idle_worker() const {
-  std::size_t n = spawned_.load(std::memory_order_acquire);
-  for (std::size_t i = 0; i < n; ++i) {
-    if (!workers_[i]->busy.load(std::memory_order_relaxed)) return true;
-  }
-  return false;
 }
 
 void Scheduler::worker_main(Worker& self) {
@@ -242,8 +260,7 @@ void Scheduler::worker_main(Worker& self) {
     StateBase* task = find_task(self);
     if (task == nullptr) task = search(self);
     if (task != nullptr) {
-      self.busy.store(true, std::memory_order_relaxed);
-      execute(task, &self);
+      execute(task, true);
       continue;
     }
     if (shutdown_.load(std::memory_order_seq_cst) &&
@@ -282,8 +299,11 @@ StateBase* Scheduler::search(Worker& self) {
   // with a task hands the search on, since more work may be queued that
   // submitters did not wake anyone for while it searched.
   if (searching_.fetch_sub(1, std::memory_order_seq_cst) == 1 &&
-      task != nullptr && has_work()) {
-    notify_work();
+      task != nullptr && has_work() && !notify_work() &&
+      spawned_.load(std::memory_order_relaxed) < workers_.size()) {
+    // Work is left and nobody searches or sleeps: the submits that queued
+    // it saw this worker searching and started no thread, so start one now.
+    spawn_worker();
   }
   return task;
 }
@@ -312,7 +332,7 @@ bool Scheduler::help_until(const std::function<bool()>& ready, StateBase* watch,
       task = find_task(self);
     }
     if (task != nullptr) {
-      execute(task, nullptr);  // still busy: inside the waiting task
+      execute(task, false);  // not idle after it: inside the waiting task
       continue;
     }
     if (ready() || deadline.expired()) break;

@@ -727,3 +727,22 @@ TEST(ThreadPool, MoveOnlyParameterTakenByValue) {
 }
 
 }  // namespace
+
+namespace {
+
+// A pool whose one thread was idle must still start its second thread when
+// two tasks are queued at once: the second task may be needed to let the
+// first finish, as here (a would wait its whole timeout if they ran in turn).
+TEST(ThreadPool, SecondWorkerStartsAfterAnIdleFirst) {
+  for (int round = 0; round < 20; ++round) {
+    concur::futures::ThreadPoolExecutor pool(2);
+    pool.submit([] {}).result();
+    concur::threading::Event b_started;
+    auto a = pool.submit([&] { return b_started.wait(std::chrono::seconds(5)); });
+    auto b = pool.submit([&] { b_started.set(); });
+    EXPECT_TRUE(a.result());
+    b.result();
+  }
+}
+
+}  // namespace

@@ -89,9 +89,11 @@ class Scheduler {
   StateBase* take_from_inbox();
   void wait_for_submitters() const;
   bool has_work();
-  // Runs a task; marks `idle_after` idle once the call has returned.
-  void execute(StateBase* task, Worker* idle_after);
-  bool has_idle_worker() const;
+  // Runs a task; a top-level one (not run while helping) grants an idle
+  // token once the call has returned.
+  void execute(StateBase* task, bool top_level);
+  bool take_idle_token();
+  void grant_idle_token();
   StateBase* search(Worker& self);
   void wake_one();
   // After publishing work: wakes a sleeper unless a worker is searching.
@@ -128,6 +130,10 @@ class Scheduler {
 
   alignas(64) std::atomic<std::uint32_t> epoch_{0};
   alignas(64) std::atomic<std::uint32_t> sleepers_{0};
+  // Python's idle semaphore: a worker that finished a task and found the
+  // inbox empty adds one (up to the number of workers); an external submit
+  // that takes one starts no thread.
+  std::atomic<std::uint32_t> idle_tokens_{0};
   // Workers spinning for work before they sleep. While one searches, a
   // submit wakes nobody.
   std::atomic<std::uint32_t> searching_{0};
