@@ -106,7 +106,14 @@ void Scheduler::spawn_worker() {
 }
 
 void Scheduler::submit(StateBase* task) {
-  if (tls_scheduler == this) {
+  // Python's rule: an external submit starts a thread unless it can claim
+  // an idle worker's token. (A nested submit has no such worker to claim:
+  // its submitter is busy.) Claimed before the task is queued: a worker
+  // that ran the task first would find its token unclaimed and not grant
+  // another, and the next submit would start a thread needlessly.
+  bool external = tls_scheduler != this;
+  bool claimed_idle = external && take_idle_token();
+  if (!external) {
     // From one of our own tasks: no race with shutdown is possible, since
     // this worker drains its deque before it exits.
     if (shutdown_.load(std::memory_order_relaxed)) {
@@ -121,6 +128,7 @@ void Scheduler::submit(StateBase* task) {
         broken_.load(std::memory_order_seq_cst)) {
       submitting_.fetch_sub(1, std::memory_order_release);
       task->release();
+      if (claimed_idle) grant_idle_token();
       if (broken_.load(std::memory_order_relaxed)) {
         cd::ScopedLock guard(state_mu_);
         throw BrokenThreadPool(broken_reason_);
@@ -131,12 +139,8 @@ void Scheduler::submit(StateBase* task) {
     // Release: a shutdown that sees the count drop sees the task queued.
     submitting_.fetch_sub(1, std::memory_order_release);
   }
-  // Python's rule: an external submit starts a thread unless it can claim
-  // an idle worker's token. (A nested submit has no such worker to claim:
-  // its submitter is busy.)
   bool someone_looks = notify_work();
-  bool need_thread =
-      tls_scheduler != this ? !take_idle_token() : !someone_looks;
+  bool need_thread = external ? !claimed_idle : !someone_looks;
   if (need_thread &&
       spawned_.load(std::memory_order_relaxed) < workers_.size()) {
     spawn_worker();
