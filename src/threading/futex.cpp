@@ -51,15 +51,19 @@ bool futex_wait(std::atomic<std::uint32_t>& word, std::uint32_t expected,
   return wait_on(reinterpret_cast<std::uint32_t*>(&word), expected, deadline);
 }
 
-int spin_limit() noexcept {
-  static const int limit = [] {
-    cpu_set_t cpus;
-    CPU_ZERO(&cpus);
-    if (sched_getaffinity(0, sizeof cpus, &cpus) != 0) return kSpinLimit;
-    return CPU_COUNT(&cpus) > 1 ? kSpinLimit : 0;
-  }();
-  return limit;
-}
+namespace {
+// Read at program start, from the process's CPU set (what taskset gives
+// it): a thread pinned later to one CPU may still be waiting for a thread on
+// another, so a thread's own affinity is the wrong question.
+const int process_spin_limit = [] {
+  cpu_set_t cpus;
+  CPU_ZERO(&cpus);
+  if (sched_getaffinity(0, sizeof cpus, &cpus) != 0) return kSpinLimit;
+  return CPU_COUNT(&cpus) > 1 ? kSpinLimit : 0;
+}();
+}  // namespace
+
+int spin_limit() noexcept { return process_spin_limit; }
 
 void futex_wake(std::atomic<std::uint32_t>& word, int count) noexcept {
   wake_on(reinterpret_cast<std::uint32_t*>(&word), count);

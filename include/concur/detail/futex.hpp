@@ -94,7 +94,7 @@ inline constexpr int kSpinLimit = 100;
 
 // kSpinLimit, or 0 when the process may run on one CPU only: there the
 // thread that would end the wait cannot run while we spin, so spinning
-// only delays it. Read once, at the first call.
+// only delays it. Read once, from the process's CPU set at start-up.
 int spin_limit() noexcept;
 
 }  // namespace concur::detail
