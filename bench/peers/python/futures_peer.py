@@ -29,14 +29,12 @@ Prints one JSON object on stdout:
                                     "samples_ns_per_op": [...]}, ...}}
 """
 
-import argparse
 import concurrent.futures
-import json
 import math
-import platform
 import statistics
-import sys
 import time
+
+import peer_harness
 
 WORKERS = 2
 
@@ -126,14 +124,7 @@ EXTRAS = {
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--only", action="append", metavar="WORKLOAD",
-                        choices=sorted(WORKLOADS),
-                        help="run only this workload (repeatable)")
-    parser.add_argument("--quick", action="store_true",
-                        help="fewer and shorter samples")
-    args = parser.parse_args()
-
+    args = peer_harness.parse_args(__doc__.splitlines()[0], WORKLOADS)
     scale = 0.25 if args.quick else 1.0
     results = {}
     for name in args.only or WORKLOADS:
@@ -141,27 +132,14 @@ def main():
         ops = max(1, int(ops * scale))
         samples = 1 if args.quick and ops == 1 else \
             min(samples, 3) if args.quick else samples
-        if ops > 1:
-            # One short untimed run first, so that lazily created
-            # interpreter state is not in the first sample.
-            function(max(1, ops // 100))
-        per_op = []
-        for _ in range(samples):
-            elapsed, done = function(ops)
-            per_op.append(elapsed / done)
-        results[name] = {
-            "ns_per_op": statistics.median(per_op),
-            "ops": ops,
-            "samples_ns_per_op": per_op,
-        }
+        # A single-operation workload is too big to warm up.
+        warm_up = max(1, ops // 100) if ops > 1 else 0
+        results[name] = peer_harness.measure(function, ops, samples, warm_up)
         if name in EXTRAS:
             key, extra = EXTRAS[name]
             times = [extra()[0] for _ in range(samples)]
             results[name][key] = statistics.median(times)
-    version = (f"{platform.python_version()} "
-               f"({platform.python_implementation()})")
-    json.dump({"python": version, "workloads": results}, sys.stdout, indent=1)
-    print()
+    peer_harness.emit(results)
 
 
 if __name__ == "__main__":

@@ -11,13 +11,10 @@ Prints one JSON object on stdout:
                                       "samples_ns_per_op": [...]}, ...}}
 """
 
-import argparse
-import json
-import platform
-import statistics
-import sys
 import threading
 import time
+
+import peer_harness
 
 
 def lock_uncontended(n):
@@ -166,36 +163,16 @@ WORKLOADS = {
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--only", action="append", metavar="WORKLOAD",
-                        choices=sorted(WORKLOADS),
-                        help="run only this workload (repeatable)")
-    parser.add_argument("--quick", action="store_true",
-                        help="fewer and shorter samples")
-    args = parser.parse_args()
-
+    args = peer_harness.parse_args(__doc__.splitlines()[0], WORKLOADS)
     samples = 3 if args.quick else 5
     scale = 0.25 if args.quick else 1.0
     results = {}
     for name in args.only or WORKLOADS:
         function, ops = WORKLOADS[name]
         ops = max(1, int(ops * scale))
-        # One short untimed run first, so that lazily created interpreter
-        # state (thread bookkeeping, code caches) is not in the first sample.
-        function(max(1, ops // 100))
-        per_op = []
-        for _ in range(samples):
-            elapsed, done = function(ops)
-            per_op.append(elapsed / done)
-        results[name] = {
-            "ns_per_op": statistics.median(per_op),
-            "ops": ops,
-            "samples_ns_per_op": per_op,
-        }
-    version = (f"{platform.python_version()} "
-               f"({platform.python_implementation()})")
-    json.dump({"python": version, "workloads": results}, sys.stdout, indent=1)
-    print()
+        results[name] = peer_harness.measure(function, ops, samples,
+                                             max(1, ops // 100))
+    peer_harness.emit(results)
 
 
 if __name__ == "__main__":

@@ -69,19 +69,19 @@ class TaskInbox {
   // False only if the inbox is empty. seq_cst: a worker deciding to sleep
   // reads the tail in the single total order with the producers' exchanges.
   bool maybe_nonempty() const noexcept {
-    return tail_.load(std::memory_order_seq_cst) != &stub_ ||
-           head_.load(std::memory_order_relaxed) != &stub_;
+    return tail_.load(std::memory_order_seq_cst) != &sentinel_ ||
+           head_.load(std::memory_order_relaxed) != &sentinel_;
   }
 
  private:
   // The placeholder node that keeps the list non-empty: the queue always
-  // holds one node, the stub or the last real task not yet handed out.
-  struct Stub final : StateBase {};
+  // holds one node, the sentinel or the last real task not yet handed out.
+  struct Sentinel final : StateBase {};
 
   StateBase* pop_locked() CONCUR_REQUIRES(consumer_) {
     StateBase* head = head_.load(std::memory_order_relaxed);
     StateBase* next = head->next_in_queue.load(std::memory_order_acquire);
-    if (head == &stub_) {
+    if (head == &sentinel_) {
       if (next == nullptr) return nullptr;
       head_.store(next, std::memory_order_relaxed);
       head = next;
@@ -92,22 +92,22 @@ class TaskInbox {
       return head;
     }
     // `head` is the last linked node. Hand it out only once another node
-    // follows it: re-insert the stub behind it, unless a producer is between
+    // follows it: re-insert the sentinel behind it, unless a producer is between
     // its exchange and its link (then tail moved on and we wait for it).
     if (head != tail_.load(std::memory_order_acquire)) return nullptr;
-    push(&stub_);
+    push(&sentinel_);
     next = head->next_in_queue.load(std::memory_order_acquire);
     if (next == nullptr) return nullptr;
     head_.store(next, std::memory_order_relaxed);
     return head;
   }
 
-  Stub stub_;
+  Sentinel sentinel_;
   // Producers' end; a separate cache line from the consumers' end.
-  alignas(64) std::atomic<StateBase*> tail_{&stub_};
+  alignas(64) std::atomic<StateBase*> tail_{&sentinel_};
   // Consumers' end: written under consumer_, read without it only by
   // maybe_nonempty (a hint).
-  alignas(64) std::atomic<StateBase*> head_{&stub_};
+  alignas(64) std::atomic<StateBase*> head_{&sentinel_};
   threading::Lock consumer_;
 };
 
