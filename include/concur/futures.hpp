@@ -58,7 +58,6 @@ template <class T>
 class Future;
 
 namespace detail {
-[[noreturn]] void throw_cancelled();
 [[noreturn]] void throw_timeout(const std::string& what);
 class ProgressBar;
 // The library's own way into a Future's state (for wait, as_completed, map).
@@ -87,8 +86,12 @@ struct FutureAccess {
 // thread concurrently. Callbacks run in the thread that completes the
 // future, or at once in the thread that adds them if it is already done.
 //
-// Difference from Python: a cancelled future counts as done for wait() and
-// as_completed() at once (Python waits until the executor notices).
+// Differences from Python: a cancelled future counts as done for wait() and
+// as_completed() at once (Python waits until the executor notices). Once a
+// pool has started a task's call, the call owns the result: set_result and
+// set_exception raise InvalidStateError (Python lets them win, and the
+// worker then fails to store the call's own result). Set by hand while the
+// task is still queued, the result stands and the call never runs.
 template <class T>
 class Future {
  public:
@@ -152,7 +155,7 @@ class Future {
   }
 
   // Completes the future (for executors and tests, as in Python). Throws
-  // InvalidStateError if it is already done.
+  // InvalidStateError if it is already done, or its call is running.
   template <class... Args>
   void set_result(Args&&... args) {
     if (!state_->try_set_value(std::forward<Args>(args)...)) {
@@ -354,7 +357,6 @@ class ThreadPoolExecutor {
                                           std::decay_t<Args>...>::type;
     auto* task = new detail::Task<R, std::decay_t<F>, std::decay_t<Args>...>(
         std::forward<F>(fn), std::forward<Args>(args)...);
-    task->retain();  // one reference for the queue, one for the Future
     Future<R> future(task);
     scheduler_->submit(task);
     return future;

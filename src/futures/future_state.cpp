@@ -11,8 +11,8 @@ namespace concur::futures::detail {
 namespace cd = concur::detail;
 
 namespace {
-bool is_done(std::uint32_t status) noexcept {
-  return (status & StateBase::kStateMask) >= StateBase::kCancelled;
+bool is_done(std::uint64_t word) noexcept {
+  return (word & StateBase::kStateMask) >= StateBase::kCancelled;
 }
 
 // Python logs "exception calling callback for <Future>" and goes on.
@@ -35,17 +35,17 @@ void throw_cancelled() { throw CancelledError("the future was cancelled"); }
 void throw_timeout(const std::string& what) { throw TimeoutError(what); }
 
 bool StateBase::set_running_or_notify_cancel() {
-  std::uint32_t s = status_.load(std::memory_order_relaxed);
+  std::uint64_t w = word_.load(std::memory_order_relaxed);
   for (;;) {
-    switch (s & kStateMask) {
+    switch (w & kStateMask) {
       case kCancelled:
         return false;
       case kPending:
         // Acquire: the runner sees everything the submitter wrote, even for
         // a future handed over by other means than a pool queue.
-        if (status_.compare_exchange_weak(s, (s & ~kStateMask) | kRunning,
-                                          std::memory_order_acquire,
-                                          std::memory_order_relaxed)) {
+        if (word_.compare_exchange_weak(w, (w & ~kStateMask) | kRunning,
+                                        std::memory_order_acquire,
+                                        std::memory_order_relaxed)) {
           return true;
         }
         break;
@@ -56,42 +56,89 @@ bool StateBase::set_running_or_notify_cancel() {
   }
 }
 
+bool StateBase::start_call() noexcept {
+  std::uint64_t w = word_.load(std::memory_order_relaxed);
+  // A hand setter's claim stops the call from starting: its result is on
+  // the way, and the call's would be dropped.
+  while ((w & (kStateMask | kClaimed)) == kPending) {
+    // Acquire: as in set_running_or_notify_cancel.
+    if (word_.compare_exchange_weak(w, w | kRunning | kClaimed,
+                                    std::memory_order_acquire,
+                                    std::memory_order_relaxed)) {
+      return true;
+    }
+  }
+  return false;
+}
+
+bool StateBase::claim() noexcept {
+  std::uint64_t w = word_.load(std::memory_order_relaxed);
+  // Relaxed: the claim orders nothing; only its winner writes the result,
+  // and finish() publishes it.
+  while (!is_done(w) && (w & kClaimed) == 0) {
+    if (word_.compare_exchange_weak(w, w | kClaimed,
+                                    std::memory_order_relaxed)) {
+      return true;
+    }
+  }
+  return false;
+}
+
 bool StateBase::cancel() {
-  std::uint32_t s = status_.load(std::memory_order_relaxed);
+  std::uint64_t w = word_.load(std::memory_order_relaxed);
   for (;;) {
-    std::uint32_t state = s & kStateMask;
+    std::uint64_t state = w & kStateMask;
     if (state == kCancelled) return true;
     if (state != kPending) return false;
     // acq_rel: as finish(); cancelling publishes "cancelled" to waiters.
-    if (status_.compare_exchange_weak(s, (s & ~kStateMask) | kCancelled,
-                                      std::memory_order_acq_rel,
-                                      std::memory_order_relaxed)) {
-      complete(s);
+    if (word_.compare_exchange_weak(w, (w & ~kStateMask) | kCancelled,
+                                    std::memory_order_acq_rel,
+                                    std::memory_order_relaxed)) {
+      complete(w);
       return true;
     }
   }
 }
 
 bool StateBase::finish() noexcept {
-  std::uint32_t s = status_.load(std::memory_order_relaxed);
+  std::uint64_t w = word_.load(std::memory_order_relaxed);
   for (;;) {
-    std::uint32_t state = s & kStateMask;
+    std::uint64_t state = w & kStateMask;
     if (state == kCancelled || state == kFinished) return false;
     // Release: publishes value_ / error_ to every reader that sees
     // kFinished with an acquire load. Acquire: orders the listener flags we
     // read with the registrations that set them (under mu_).
-    if (status_.compare_exchange_weak(s, (s & ~kStateMask) | kFinished,
-                                      std::memory_order_acq_rel,
-                                      std::memory_order_relaxed)) {
-      complete(s);
+    if (word_.compare_exchange_weak(w, (w & ~kStateMask) | kFinished,
+                                    std::memory_order_acq_rel,
+                                    std::memory_order_relaxed)) {
+      complete(w);
       return true;
     }
   }
 }
 
-void StateBase::complete(std::uint32_t old_status) noexcept {
-  if ((old_status & kSleepers) != 0) cd::futex_wake_all(status_);
-  if ((old_status & kListeners) == 0) return;
+void StateBase::publish_and_release() noexcept {
+  std::uint64_t w = word_.load(std::memory_order_relaxed);
+  // The runner holds the claim, so nothing else can end a running task.
+  // With nobody asleep or listening, finishing and dropping the pool's
+  // reference are one step; otherwise the listeners run first, while the
+  // reference still keeps the state alive.
+  while ((w & (kSleepers | kListeners)) == 0) {
+    // acq_rel: as finish() and release() together.
+    if (word_.compare_exchange_weak(
+            w, ((w & ~kStateMask) | kFinished) - kOneRef,
+            std::memory_order_acq_rel, std::memory_order_relaxed)) {
+      if (w < 2 * kOneRef) delete this;
+      return;
+    }
+  }
+  finish();
+  release();
+}
+
+void StateBase::complete(std::uint64_t old_word) noexcept {
+  if ((old_word & kSleepers) != 0) cd::futex_wake_all(word_);
+  if ((old_word & kListeners) == 0) return;
   std::vector<std::function<void()>> callbacks;
   {
     cd::ScopedLock guard(mu_);
@@ -109,26 +156,23 @@ bool StateBase::wait_until(const Deadline& deadline) {
     if (done()) return true;
     cd::cpu_relax();
   }
-  std::uint32_t s = status_.load(std::memory_order_relaxed);
-  while (!is_done(s)) {
-    if ((s & kSleepers) == 0) {
+  std::uint64_t w = word_.load(std::memory_order_relaxed);
+  while (!is_done(w)) {
+    if ((w & kSleepers) == 0) {
       // Relaxed: the flag only asks the completer for a wake-up; the
       // completer's CAS reads it as part of the same word.
-      if (!status_.compare_exchange_weak(s, s | kSleepers,
-                                         std::memory_order_relaxed)) {
+      if (!word_.compare_exchange_weak(w, w | kSleepers,
+                                       std::memory_order_relaxed)) {
         continue;
       }
-      s |= kSleepers;
+      w |= kSleepers;
     }
-    if (!cd::futex_wait(status_, s, deadline)) break;
-    s = status_.load(std::memory_order_relaxed);
+    // The futex compares the status half only: a reference count that
+    // changes meanwhile does not wake the sleeper.
+    if (!cd::futex_wait(word_, static_cast<std::uint32_t>(w), deadline)) break;
+    w = word_.load(std::memory_order_relaxed);
   }
   return done();
-}
-
-std::exception_ptr StateBase::error_after_done() const {
-  if (state() == kCancelled) throw_cancelled();
-  return error_;
 }
 
 void StateBase::add_done_callback(std::function<void()> callback) {
@@ -137,7 +181,7 @@ void StateBase::add_done_callback(std::function<void()> callback) {
     // The flag and the done check are one atomic step: either the completer
     // will see the flag (and run the list, after we unlock), or we see it
     // done and run the callback ourselves. Never both, never neither.
-    std::uint32_t old = status_.fetch_or(kListeners, std::memory_order_acq_rel);
+    std::uint64_t old = word_.fetch_or(kListeners, std::memory_order_acq_rel);
     if (!is_done(old)) {
       if (!listeners_) listeners_ = std::make_unique<Listeners>();
       listeners_->callbacks.push_back(std::move(callback));
@@ -149,7 +193,7 @@ void StateBase::add_done_callback(std::function<void()> callback) {
 
 bool StateBase::add_waiter(CompletionWaiter& waiter) {
   cd::ScopedLock guard(mu_);
-  std::uint32_t old = status_.fetch_or(kListeners, std::memory_order_acq_rel);
+  std::uint64_t old = word_.fetch_or(kListeners, std::memory_order_acq_rel);
   if (is_done(old)) return false;
   if (!listeners_) listeners_ = std::make_unique<Listeners>();
   listeners_->waiters.push_back(&waiter);
@@ -162,13 +206,9 @@ void StateBase::remove_waiter(CompletionWaiter& waiter) {
 }
 
 bool StateBase::try_set_exception(std::exception_ptr error) {
-  return store_error(std::move(error)) && finish();
-}
-
-bool StateBase::store_error(std::exception_ptr error) noexcept {
   if (!claim()) return false;
   error_ = std::move(error);
-  return true;
+  return finish();
 }
 
 }  // namespace concur::futures::detail

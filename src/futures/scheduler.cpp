@@ -111,8 +111,9 @@ void Scheduler::submit(StateBase* task) {
   // its submitter is busy.) Claimed before the task is queued: a worker
   // that ran the task first would find its token unclaimed and not grant
   // another, and the next submit would start a thread needlessly.
+  // Once every worker is started, there is no thread left to decide on.
   bool external = tls_scheduler != this;
-  bool claimed_idle = external && take_idle_token();
+  bool claimed_idle = external && !all_started() && take_idle_token();
   if (!external) {
     // From one of our own tasks: no race with shutdown is possible, since
     // this worker drains its deque before it exits.
@@ -139,10 +140,9 @@ void Scheduler::submit(StateBase* task) {
     // Release: a shutdown that sees the count drop sees the task queued.
     submitting_.fetch_sub(1, std::memory_order_release);
   }
-  bool someone_looks = notify_work();
+  bool someone_looks = external ? notify_work() : hint_work();
   bool need_thread = external ? !claimed_idle : !someone_looks;
-  if (need_thread &&
-      spawned_.load(std::memory_order_relaxed) < workers_.size()) {
+  if (need_thread && !all_started()) {
     spawn_worker();
   }
 }
@@ -163,6 +163,7 @@ void Scheduler::grant_idle_token() {
   // Python's worker releases its idle token when it finds the queue empty.
   // Capped at the number of workers; the load first keeps a busy pool from
   // writing the shared line on every task.
+  if (all_started()) return;
   std::uint32_t tokens = idle_tokens_.load(std::memory_order_relaxed);
   auto cap =
       static_cast<std::uint32_t>(spawned_.load(std::memory_order_relaxed));
@@ -176,11 +177,26 @@ void Scheduler::grant_idle_token() {
 
 bool Scheduler::notify_work() {
   // Dekker with a worker that stops searching or goes to sleep (see the
-  // header): the task is published above; the fence orders that before
-  // reading searching_ and sleepers_.
-  cd::seq_cst_fence();
+  // header): the inbox push that published the task is a seq_cst exchange
+  // and these loads are seq_cst, while the worker's update of searching_ or
+  // sleepers_ is a seq_cst read-modify-write followed by a seq_cst read of
+  // the inbox tail. In the single order of those four, either the worker
+  // reads the task or we read the worker; no fence is needed on top.
   // A searching worker will find the task; waking a sleeper as well would
   // only make two threads race for one task.
+  if (searching_.load(std::memory_order_seq_cst) != 0) return true;
+  if (sleepers_.load(std::memory_order_seq_cst) == 0) return false;
+  wake_one();
+  return true;
+}
+
+bool Scheduler::hint_work() {
+  // A task on a worker's own deque cannot be stranded: its owner is awake
+  // (running the task that pushed it) and looks at its own deque before it
+  // sleeps. Waking another worker only adds parallelism, so this skips
+  // notify_work's fence. In the rare race it loses (a worker announcing its
+  // sleep just now, not yet visible here), that worker sleeps until the next
+  // push or submit wakes it.
   if (searching_.load(std::memory_order_relaxed) != 0) return true;
   if (sleepers_.load(std::memory_order_relaxed) == 0) return false;
   wake_one();
@@ -235,14 +251,17 @@ void Scheduler::execute(StateBase* task, bool top_level) {
   // Relaxed: shutdown(cancel_futures) sets it before draining; a task that
   // slips past here simply runs, as one already started would.
   if (cancel_futures_.load(std::memory_order_relaxed)) task->cancel();
-  bool stored = task->run_call();
+  bool ran = task->run_call();
   // Idle before the result is out: a thread that waited for it and submits
   // again must find this worker's token, or it would start another thread.
-  // Relaxed: publish() below is a release, and the submitter takes the
+  // Relaxed: publishing below is a release, and the submitter takes the
   // token after acquiring the result.
   if (top_level) grant_idle_token();
-  if (stored) task->publish();
-  task->release();
+  if (ran) {
+    task->publish_and_release();
+  } else {
+    task->release();
+  }
 }
 
 void Scheduler::worker_main(Worker& self) {
@@ -303,8 +322,7 @@ StateBase* Scheduler::search(Worker& self) {
   // with a task hands the search on, since more work may be queued that
   // submitters did not wake anyone for while it searched.
   if (searching_.fetch_sub(1, std::memory_order_seq_cst) == 1 &&
-      task != nullptr && has_work() && !notify_work() &&
-      spawned_.load(std::memory_order_relaxed) < workers_.size()) {
+      task != nullptr && has_work() && !notify_work() && !all_started()) {
     // Work is left and nobody searches or sleeps: the submits that queued
     // it saw this worker searching and started no thread, so start one now.
     spawn_worker();

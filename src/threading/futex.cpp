@@ -37,7 +37,7 @@ void wake_on(std::uint32_t* address, int count) noexcept {
           nullptr, 0);
 }
 
-// The futex half of a CountedFutex: the low 32 bits of the 64-bit value.
+// The futex half of a 64-bit word: its low 32 bits.
 std::uint32_t* low_half(std::atomic<std::uint64_t>& v) noexcept {
   static_assert(sizeof(std::atomic<std::uint64_t>) == sizeof(std::uint64_t));
   auto* halves = reinterpret_cast<std::uint32_t*>(&v);
@@ -69,11 +69,20 @@ void futex_wake(std::atomic<std::uint32_t>& word, int count) noexcept {
   wake_on(reinterpret_cast<std::uint32_t*>(&word), count);
 }
 
-bool CountedFutex::wait(std::uint32_t expected,
-                        const Deadline& deadline) noexcept {
-  return wait_on(low_half(v_), expected, deadline);
+bool futex_wait(std::atomic<std::uint64_t>& word, std::uint32_t expected,
+                const Deadline& deadline) noexcept {
+  return wait_on(low_half(word), expected, deadline);
 }
 
-void CountedFutex::wake(int count) noexcept { wake_on(low_half(v_), count); }
+void futex_wake(std::atomic<std::uint64_t>& word, int count) noexcept {
+  wake_on(low_half(word), count);
+}
+
+bool CountedFutex::wait(std::uint32_t expected,
+                        const Deadline& deadline) noexcept {
+  return futex_wait(v_, expected, deadline);
+}
+
+void CountedFutex::wake(int count) noexcept { futex_wake(v_, count); }
 
 }  // namespace concur::detail

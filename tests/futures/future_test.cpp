@@ -575,8 +575,9 @@ TEST(Future, QueuedTaskCanBeCancelled) {
   EXPECT_NO_THROW(blocker.result());
 }
 
-TEST(Future, HandSetResultWhileRunningStands) {
-  // Python: the first result stands; the task's own result is dropped.
+TEST(Future, HandSetResultWhileRunningIsInvalidState) {
+  // A running task owns its result (Python would let the hand setter win
+  // and then fail inside the worker when the call returns).
   ThreadPoolExecutor pool(1);
   Event started;
   Event release;
@@ -586,11 +587,30 @@ TEST(Future, HandSetResultWhileRunningStands) {
     return 2;
   });
   started.wait();
+  EXPECT_THROW(f.set_result(1), InvalidStateError);
+  EXPECT_THROW(f.set_exception(std::make_exception_ptr(Boom(1))),
+               InvalidStateError);
+  EXPECT_FALSE(f.done());
+  release.set();
+  EXPECT_EQ(f.result(), 2);
+}
+
+TEST(Future, HandSetResultBeforeStartSkipsTheCall) {
+  // Set by hand while still queued: the result stands and the call never
+  // runs.
+  ThreadPoolExecutor pool(1);
+  Event release;
+  auto blocker = pool.submit([&] { release.wait(); });
+  std::atomic<bool> ran{false};
+  auto f = pool.submit([&] {
+    ran = true;
+    return 2;
+  });
   f.set_result(1);
-  EXPECT_TRUE(f.done());
   release.set();
   pool.shutdown(true);
   EXPECT_EQ(f.result(), 1);
+  EXPECT_FALSE(ran.load());
 }
 
 TEST(Future, CallbackRunsInTheCompletingWorker) {

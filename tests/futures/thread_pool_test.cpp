@@ -738,7 +738,8 @@ TEST(ThreadPool, SecondWorkerStartsAfterAnIdleFirst) {
     concur::futures::ThreadPoolExecutor pool(2);
     pool.submit([] {}).result();
     concur::threading::Event b_started;
-    auto a = pool.submit([&] { return b_started.wait(std::chrono::seconds(5)); });
+    auto a =
+        pool.submit([&] { return b_started.wait(std::chrono::seconds(5)); });
     auto b = pool.submit([&] { b_started.set(); });
     EXPECT_TRUE(a.result());
     b.result();

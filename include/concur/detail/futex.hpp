@@ -30,6 +30,17 @@ inline void futex_wake_all(std::atomic<std::uint32_t>& word) noexcept {
   futex_wake(word, 0x7fffffff);
 }
 
+// The same on the low 32 bits of a 64-bit word, for objects that keep a
+// futex word and a count (of sleepers, of references) in one atomic: the
+// sleeper compares only the low half, so the count may change meanwhile
+// without waking it.
+bool futex_wait(std::atomic<std::uint64_t>& word, std::uint32_t expected,
+                const Deadline& deadline) noexcept;
+void futex_wake(std::atomic<std::uint64_t>& word, int count) noexcept;
+inline void futex_wake_all(std::atomic<std::uint64_t>& word) noexcept {
+  futex_wake(word, 0x7fffffff);
+}
+
 // A futex word paired with a count of the threads sleeping on it, in one
 // 64-bit atomic: the low half is the word, the high half the count. A
 // waker learns in the same atomic step that changes the word whether anyone
@@ -67,23 +78,6 @@ inline void cpu_relax() noexcept {
   __builtin_ia32_pause();
 #elif defined(__aarch64__)
   asm volatile("yield" ::: "memory");
-#endif
-}
-
-// A full fence, for the store-then-load (Dekker) pattern between a thread
-// that publishes work and then checks for sleepers, and a sleeper that
-// announces itself and then checks for work. ThreadSanitizer does not model
-// fences (g++ warns with -Wtsan); that costs it nothing here, because the
-// fence prevents a lost wake-up, not a data race: the data itself is always
-// handed over by a release/acquire pair that ThreadSanitizer does see.
-inline void seq_cst_fence() noexcept {
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wtsan"
-#endif
-  std::atomic_thread_fence(std::memory_order_seq_cst);
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic pop
 #endif
 }
 

@@ -13,6 +13,7 @@
 #include <exception>
 #include <functional>
 #include <memory>
+#include <new>
 #include <optional>
 #include <stop_token>
 #include <tuple>
@@ -21,6 +22,7 @@
 #include <variant>
 #include <vector>
 
+#include "concur/detail/block_cache.hpp"
 #include "concur/detail/deadline.hpp"
 #include "concur/detail/thread_annotations.hpp"
 #include "concur/threading.hpp"
@@ -42,44 +44,80 @@ class CompletionWaiter {
 };
 
 [[noreturn]] void throw_invalid_state(const char* what);
+[[noreturn]] void throw_cancelled();
 
 // The type-independent part of a future's state.
+//
+// Allocated from the thread's block cache (block_cache.hpp): a pool makes
+// and frees one per submit.
 class StateBase {
  public:
-  // The status word, also the futex word that result() sleeps on.
+  // The state word. Its low 32 bits are the status, and also the futex word
+  // that result() sleeps on; its high 32 bits count the references, so that
+  // the runner of a task can publish the result and drop its reference in
+  // one atomic step. The status:
   //   bits 0-1  the state: kPending, kRunning, kCancelled or kFinished;
   //             it only moves forward (pending -> running -> finished,
   //             pending -> cancelled, pending -> finished);
   //   kSleepers some thread sleeps on the futex: completion must wake it;
   //   kListeners callbacks or waiters are registered under mu_: completion
-  //             must lock mu_ and run them.
-  // The flags are set with fetch_or before sleeping / registering, so the
-  // completer, whose CAS moves the state, either sees them or is seen.
-  static constexpr std::uint32_t kPending = 0;
-  static constexpr std::uint32_t kRunning = 1;
-  static constexpr std::uint32_t kCancelled = 2;
-  static constexpr std::uint32_t kFinished = 3;
-  static constexpr std::uint32_t kStateMask = 3;
-  static constexpr std::uint32_t kSleepers = 4;
-  static constexpr std::uint32_t kListeners = 8;
+  //             must lock mu_ and run them;
+  //   kClaimed  someone has the right to store the result: a hand setter
+  //             (set_result), or a pool running the task, from the moment
+  //             it starts the call.
+  // The flags are set with an atomic read-modify-write before sleeping /
+  // registering, so the completer, whose CAS moves the state, either sees
+  // them or is seen.
+  static constexpr std::uint64_t kPending = 0;
+  static constexpr std::uint64_t kRunning = 1;
+  static constexpr std::uint64_t kCancelled = 2;
+  static constexpr std::uint64_t kFinished = 3;
+  static constexpr std::uint64_t kStateMask = 3;
+  static constexpr std::uint64_t kSleepers = 4;
+  static constexpr std::uint64_t kListeners = 8;
+  static constexpr std::uint64_t kClaimed = 16;
+  static constexpr std::uint64_t kOneRef = std::uint64_t{1} << 32;
 
+  // One reference, its maker's (a Future made by hand).
   StateBase() noexcept = default;
+  explicit StateBase(std::uint32_t references) noexcept
+      : word_(references * kOneRef) {}
   StateBase(const StateBase&) = delete;
   StateBase& operator=(const StateBase&) = delete;
+
+  static void* operator new(std::size_t size) {
+    return concur::detail::block_cache::allocate(size);
+  }
+  static void operator delete(void* block, std::size_t size) noexcept {
+    concur::detail::block_cache::deallocate(block, size);
+  }
+  // Over-aligned callables bypass the cache.
+  static void* operator new(std::size_t size, std::align_val_t align) {
+    return ::operator new(size, align);
+  }
+  static void operator delete(void* block, std::size_t size,
+                              std::align_val_t align) noexcept {
+    ::operator delete(block, size, align);
+  }
 
   void retain() noexcept {
     // Relaxed: a new reference is made from an existing one, which already
     // keeps the object alive; no data is published by counting.
-    refs_.fetch_add(1, std::memory_order_relaxed);
+    word_.fetch_add(kOneRef, std::memory_order_relaxed);
   }
   void release() noexcept {
-    // acq_rel: every owner's last use happens-before the delete.
-    if (refs_.fetch_sub(1, std::memory_order_acq_rel) == 1) delete this;
+    // The last reference needs no atomic step: nobody is left to make a new
+    // one from. Acquire (and acq_rel on the decrement): every other owner's
+    // last use happens-before the delete.
+    if (word_.load(std::memory_order_acquire) < 2 * kOneRef ||
+        word_.fetch_sub(kOneRef, std::memory_order_acq_rel) < 2 * kOneRef) {
+      delete this;
+    }
   }
 
-  std::uint32_t state() const noexcept {
+  std::uint64_t state() const noexcept {
     // Acquire: a reader that sees kFinished also sees the value or error.
-    return status_.load(std::memory_order_acquire) & kStateMask;
+    return word_.load(std::memory_order_acquire) & kStateMask;
   }
   bool done() const noexcept { return state() >= kCancelled; }
 
@@ -92,7 +130,10 @@ class StateBase {
   bool wait_until(const Deadline& deadline);
   // Throws CancelledError if cancelled; returns the stored exception (null
   // if none). Call only when done().
-  std::exception_ptr error_after_done() const;
+  std::exception_ptr error_after_done() const {
+    if (state() == kCancelled) throw_cancelled();
+    return error_;
+  }
 
   // Runs `callback` once the future is done: now, if it is.
   void add_done_callback(std::function<void()> callback);
@@ -103,21 +144,19 @@ class StateBase {
   // Store the error and finish; false if the future was done (or being
   // completed) already, in which case nothing is stored.
   bool try_set_exception(std::exception_ptr error);
-  // The first half of try_set_exception: store without publishing.
-  bool store_error(std::exception_ptr error) noexcept;
 
   // The stop source of a task that takes a std::stop_token (or null).
   virtual std::stop_source* stop_source() noexcept { return nullptr; }
 
-  // Runs the submitted call, if this state is a task.
-  // A task runs in two steps, so that a pool can count its worker as idle
-  // between them (before anyone waiting on the result can react):
-  // run_call() runs the call and stores its value or exception, returning
-  // whether there is a result to publish (false if the task was cancelled
-  // or its result was set by hand meanwhile); publish() then completes the
-  // future. A state that is not a task has nothing to run.
+  // For a pool, if this state is a task. A task runs in two steps, so that
+  // the pool can count its worker as idle between them (before anyone
+  // waiting on the result can react): run_call() runs the call and stores
+  // its value or exception, returning whether it ran (false if the task was
+  // cancelled, or its result was set by hand, before it started);
+  // publish_and_release() then completes the future and drops the pool's
+  // reference. A state that is not a task has nothing to run.
   virtual bool run_call() { return false; }
-  void publish() noexcept { finish(); }
+  void publish_and_release() noexcept;
 
   // Intrusive link for a pool's inbox (see task_inbox.hpp).
   std::atomic<StateBase*> next_in_queue{nullptr};
@@ -125,12 +164,13 @@ class StateBase {
  protected:
   virtual ~StateBase() = default;
 
-  // The right to store a result: the first caller gets it, so that two
-  // concurrent setters never both write the value. Relaxed: it orders
-  // nothing, only the winner writes.
-  bool claim() noexcept {
-    return !done() && !claimed_.exchange(true, std::memory_order_relaxed);
-  }
+  // The right to store a result by hand: the first caller gets it, so that
+  // two concurrent setters never both write the value; false once done,
+  // claimed, or running in a pool.
+  bool claim() noexcept;
+  // A pool's run of the task: pending -> running with the claim, so that
+  // the call's result is the one stored. False if cancelled or claimed.
+  bool start_call() noexcept;
   // Moves a pending or running future to finished, after the claimant has
   // stored the value or the error; false if a cancel() won the race.
   bool finish() noexcept;
@@ -138,12 +178,10 @@ class StateBase {
   std::exception_ptr error_;  // written before finish(), read after done
 
  private:
-  void complete(std::uint32_t old_status) noexcept;
+  void complete(std::uint64_t old_word) noexcept;
 
-  // Starts at 1: the reference of whoever made the state.
-  std::atomic<std::uint32_t> refs_{1};
-  std::atomic<std::uint32_t> status_{kPending};
-  std::atomic<bool> claimed_{false};
+  // One reference (the maker's), pending.
+  std::atomic<std::uint64_t> word_{kOneRef | kPending};
   threading::Lock mu_;
   // Made by the first add_done_callback or add_waiter: most futures never
   // have listeners, and a small state is a cheap allocation.
@@ -160,6 +198,9 @@ using Stored = std::conditional_t<std::is_void_v<T>, std::monostate, T>;
 template <class T>
 class State : public StateBase {
  public:
+  using StateBase::StateBase;
+  State() noexcept = default;
+
   // Stores the value and finishes; false if the future was done (or being
   // completed) already.
   template <class... Args>
@@ -175,17 +216,15 @@ class State : public StateBase {
     }
     return this->finish();
   }
-  // The first half of try_set_value: store without publishing. Returns
-  // whether the value (or the error its construction threw) is stored.
+  // For the runner of a task, which holds the claim: stores the value, or
+  // the error its construction threw.
   template <class... Args>
-  bool store_value(Args&&... args) noexcept {
-    if (!this->claim()) return false;
+  void store_value(Args&&... args) noexcept {
     try {
       value_.emplace(std::forward<Args>(args)...);
     } catch (...) {
       this->error_ = std::current_exception();
     }
-    return true;
   }
   // Call only when done() and not failed.
   const Stored<T>& value() const noexcept { return *value_; }
@@ -213,13 +252,14 @@ struct CallResult<F, Args...> {
   using type = std::invoke_result_t<F&&, std::stop_token, Args&&...>;
 };
 
-// A submitted call: the state plus the callable and its arguments.
+// A submitted call: the state plus the callable and its arguments. It
+// starts with two references: its Future's and the pool queue's.
 template <class R, class F, class... Args>
 class Task final : public State<R> {
  public:
   template <class G, class... A>
   explicit Task(G&& fn, A&&... args)
-      : call_(std::forward<G>(fn), std::forward<A>(args)...) {}
+      : State<R>(2), call_(std::forward<G>(fn), std::forward<A>(args)...) {}
 
   std::stop_source* stop_source() noexcept override {
     if constexpr (kTakesStopToken<F, Args...>) {
@@ -230,19 +270,18 @@ class Task final : public State<R> {
   }
 
   bool run_call() override {
-    if (!this->set_running_or_notify_cancel()) return false;
-    // A false store means the caller set the result by hand while the
-    // task ran; as in Python, the first result stands.
+    if (!this->start_call()) return false;
     try {
       if constexpr (std::is_void_v<R>) {
         invoke();
-        return this->store_value();
+        this->store_value();
       } else {
-        return this->store_value(invoke());
+        this->store_value(invoke());
       }
     } catch (...) {
-      return this->store_error(std::current_exception());
+      this->error_ = std::current_exception();
     }
+    return true;
   }
 
  private:

@@ -34,7 +34,13 @@
 //     worker sees the task or the submitter sees the worker. The sleeper reads
 //     epoch_ before its re-check and sleeps only while epoch_ is unchanged, and
 //     the submitter bumps epoch_ before waking, so a wake between the two is
-//     not lost.
+//     not lost. A task submitted from inside a task needs no such guarantee
+//     (its worker is awake and will run it), so nested submits skip the
+//     fence and only hint at sleepers.
+//   * A task's state carries its reference count and its status in one
+//     word (future_state.hpp), so a worker publishes a result and drops its
+//     reference in one atomic step; task states come from a per-thread
+//     block cache.
 #pragma once
 
 #include <atomic>
@@ -92,6 +98,11 @@ class Scheduler {
   // Runs a task; a top-level one (not run while helping) grants an idle
   // token once the call has returned.
   void execute(StateBase* task, bool top_level);
+  // Relaxed: the count only grows, and a stale value only delays the
+  // answer "yes" by one call.
+  bool all_started() const noexcept {
+    return spawned_.load(std::memory_order_relaxed) == workers_.size();
+  }
   bool take_idle_token();
   void grant_idle_token();
   StateBase* search(Worker& self);
@@ -99,6 +110,9 @@ class Scheduler {
   // After publishing work: wakes a sleeper unless a worker is searching.
   // Returns false if nobody was searching or asleep.
   bool notify_work();
+  // The same for a task pushed on the calling worker's own deque, without
+  // the fence: see the .cpp.
+  bool hint_work();
   void break_pool(const std::string& reason);
   // On one of this pool's workers: runs the pool's tasks until ready() or
   // the deadline, sleeping when there is nothing to run until a task is
@@ -123,8 +137,10 @@ class Scheduler {
   // Touched by submitters only, on the hot path.
   alignas(64) std::atomic<std::size_t> submitting_{0};
   // Set once; read by submits and by workers deciding to exit (seq_cst
-  // there, against submitting_ and the inbox; see the .cpp).
-  std::atomic<bool> shutdown_{false};
+  // there, against submitting_ and the inbox; see the .cpp). Read by every
+  // worker for every task: a cache line apart from submitting_, which the
+  // submitter writes twice a submit.
+  alignas(64) std::atomic<bool> shutdown_{false};
   std::atomic<bool> cancel_futures_{false};
   std::atomic<bool> broken_{false};
 

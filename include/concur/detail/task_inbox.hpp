@@ -11,10 +11,10 @@
 // (they serialise on the consumer lock).
 //
 // Memory ordering: push publishes the task with the release half of the
-// tail exchange and the release store that links it; a consumer reads the
-// link with acquire, so it sees everything the producer wrote into the task.
-// Between a producer's exchange and its link the queue looks empty from the
-// head; pop_batch then returns what it has, and the producer's notification
+// (seq_cst) tail exchange and the release store that links it; a consumer reads
+// the link with acquire, so it sees everything the producer wrote into the
+// task. Between a producer's exchange and its link the queue looks empty from
+// the head; pop_batch then returns what it has, and the producer's notification
 // after the link makes a worker look again.
 #pragma once
 
@@ -36,9 +36,12 @@ class TaskInbox {
 
   void push(StateBase* task) noexcept {
     task->next_in_queue.store(nullptr, std::memory_order_relaxed);
-    // acq_rel: release publishes the task's contents to the consumer that
-    // follows the link; acquire orders our link store after the exchange.
-    StateBase* prev = tail_.exchange(task, std::memory_order_acq_rel);
+    // Release publishes the task's contents to the consumer that follows
+    // the link; acquire orders our link store after the exchange. seq_cst
+    // on top: the exchange is the producer's half of the scheduler's
+    // Dekker handshake (see notify_work), in one total order with the
+    // sleeper's read of the tail in maybe_nonempty.
+    StateBase* prev = tail_.exchange(task, std::memory_order_seq_cst);
     prev->next_in_queue.store(task, std::memory_order_release);
   }
 
@@ -92,8 +95,9 @@ class TaskInbox {
       return head;
     }
     // `head` is the last linked node. Hand it out only once another node
-    // follows it: re-insert the sentinel behind it, unless a producer is between
-    // its exchange and its link (then tail moved on and we wait for it).
+    // follows it: re-insert the sentinel behind it, unless a producer is
+    // between its exchange and its link (then tail moved on and we wait for
+    // it).
     if (head != tail_.load(std::memory_order_acquire)) return nullptr;
     push(&sentinel_);
     next = head->next_in_queue.load(std::memory_order_acquire);
