@@ -39,6 +39,7 @@
 #include <optional>
 #include <type_traits>
 #include <utility>
+#include <variant>
 #include <vector>
 
 #include "concur/detail/deadline.hpp"
@@ -458,6 +459,180 @@ class BasicQueue {
   threading::Condition all_tasks_done_{mutex_};
 };
 
+// Queue's body when it has no maxsize and its items move without throwing:
+// the segmented queue without locks (detail/segmented_queue.hpp), with the
+// task count, join and shutdown kept in atomics beside it. Put and get touch
+// no lock and make no system call unless a getter or a joiner sleeps.
+//
+// Shutdown closes the segmented queue's tail: a put either claimed its
+// position before, and its item is got (or dropped by an immediate
+// shutdown), or is refused with nothing stored.
+//
+// Memory ordering: the segmented queue orders put before the get of the
+// item. task_done's decrement is a release and join's read an acquire, so
+// what consumers did before task_done happens-before join's return.
+// task_done and sleeping joiners meet in a Dekker handshake of seq_cst
+// operations, as the segmented queue's producers and consumers do.
+template <class T>
+class LockFreeQueue {
+ public:
+  explicit LockFreeQueue(std::ptrdiff_t maxsize) noexcept : maxsize_(maxsize) {}
+
+  // The calls and their meaning are BasicQueue's; with no maxsize, put
+  // never waits, so its timeout is only checked.
+  void put(const T& item) { put_item(item); }
+  void put(T&& item) { put_item(std::move(item)); }
+  template <class Rep, class Period>
+  void put(const T& item, std::chrono::duration<Rep, Period> timeout) {
+    concur::detail::checked_timeout(timeout);
+    put_item(item);
+  }
+  template <class Rep, class Period>
+  void put(T&& item, std::chrono::duration<Rep, Period> timeout) {
+    concur::detail::checked_timeout(timeout);
+    put_item(std::move(item));
+  }
+  void put_nowait(const T& item) { put_item(item); }
+  void put_nowait(T&& item) { put_item(std::move(item)); }
+
+  T get() { return get_until(Deadline::never()); }
+  template <class Rep, class Period>
+  T get(std::chrono::duration<Rep, Period> timeout) {
+    return get_until(Deadline::after(timeout));
+  }
+  T get_nowait() {
+    std::optional<T> item = try_get();
+    if (!item) throw Empty("queue is empty");
+    return std::move(*item);
+  }
+  std::optional<T> try_get() {
+    std::optional<T> item = items_.try_pop();
+    if (!item && items_.closed()) {
+      // Look again: a put may have claimed its place after our look and
+      // before the close.
+      item = items_.try_pop();
+      if (!item) throw_shut_down();
+    }
+    return item;
+  }
+  template <class Rep, class Period>
+  std::optional<T> try_get(std::chrono::duration<Rep, Period> timeout) {
+    std::optional<T> item = items_.pop(Deadline::after(timeout));
+    // pop looked once more after it saw the queue closed.
+    if (!item && items_.closed()) throw_shut_down();
+    return item;
+  }
+
+  std::size_t qsize() const noexcept { return items_.size(); }
+  bool empty() const noexcept { return qsize() == 0; }
+  bool full() const noexcept { return false; }
+  std::ptrdiff_t maxsize() const noexcept { return maxsize_; }
+
+  void task_done() {
+    std::size_t count = unfinished_.load(std::memory_order_relaxed);
+    // Release, so that join sees this consumer's work; acquire, so that the
+    // last one carries the others' work on to the joiner; seq_cst on top:
+    // the Dekker handshake with a joiner going to sleep.
+    do {
+      if (count == 0) throw ValueError("task_done() called too many times");
+    } while (!unfinished_.compare_exchange_weak(count, count - 1,
+                                                std::memory_order_seq_cst,
+                                                std::memory_order_relaxed));
+    if (count == 1) wake_joiners();
+  }
+  void join() {
+    for (;;) {
+      // seq_cst: announce, then read the count (Dekker with task_done).
+      joiners_.fetch_add(1, std::memory_order_seq_cst);
+      const std::uint32_t epoch = joined_.load(std::memory_order_seq_cst);
+      if (unfinished_.load(std::memory_order_seq_cst) == 0) {
+        joiners_.fetch_sub(1, std::memory_order_relaxed);
+        return;
+      }
+      concur::detail::futex_wait(joined_, epoch, Deadline::never());
+      joiners_.fetch_sub(1, std::memory_order_relaxed);
+    }
+  }
+  std::size_t unfinished_tasks() const noexcept {
+    return unfinished_.load(std::memory_order_acquire);
+  }
+
+  void shutdown(bool immediate = false) {
+    items_.close();
+    if (!immediate) return;
+    // Destroyed when this returns, with the queue already empty, so that
+    // an item's destructor may use the queue.
+    std::vector<T> dropped;
+    while (std::optional<T> item = items_.try_pop()) {
+      dropped.push_back(std::move(*item));
+    }
+    finish_tasks(dropped.size());
+    // Python releases every joiner here, even if items taken before are not
+    // done yet; they re-check the count and wait on.
+    wake_joiners();
+  }
+  bool is_shutdown() const noexcept { return items_.closed(); }
+
+ private:
+  template <class U>
+  void put_item(U&& item) {
+    // Counted first, so that a consumer's task_done for this item never
+    // finds the count at zero. Relaxed: the item's hand-over orders the
+    // increment before that task_done.
+    unfinished_.fetch_add(1, std::memory_order_relaxed);
+    bool stored = false;
+    try {
+      stored = items_.push(std::forward<U>(item));
+    } catch (...) {
+      finish_tasks(1);
+      throw;
+    }
+    if (!stored) {
+      finish_tasks(1);
+      throw ShutDown("put() on a queue that is shut down");
+    }
+  }
+
+  T get_until(const Deadline& deadline) {
+    std::optional<T> item = items_.pop(deadline);
+    if (item) return std::move(*item);
+    if (items_.closed()) throw_shut_down();
+    throw Empty("queue stayed empty for the whole timeout");
+  }
+
+  [[noreturn]] static void throw_shut_down() {
+    throw ShutDown("get() on a queue that is shut down and empty");
+  }
+
+  // Marks `n` tasks done without the misuse check (dropped items, a put
+  // that failed), never going below zero.
+  void finish_tasks(std::size_t n) {
+    std::size_t count = unfinished_.load(std::memory_order_relaxed);
+    std::size_t left = 0;
+    do {
+      left = count - std::min(count, n);
+    } while (!unfinished_.compare_exchange_weak(
+        count, left, std::memory_order_seq_cst, std::memory_order_relaxed));
+    if (left == 0 && count != 0) wake_joiners();
+  }
+
+  void wake_joiners() noexcept {
+    // seq_cst: after the count's change, read the joiners (Dekker).
+    if (joiners_.load(std::memory_order_seq_cst) == 0) return;
+    joined_.fetch_add(1, std::memory_order_seq_cst);
+    concur::detail::futex_wake_all(joined_);
+  }
+
+  concur::detail::SegmentedQueue<T> items_;
+  // Written by every put and every task_done: a line of its own.
+  alignas(64) std::atomic<std::size_t> unfinished_{0};
+  alignas(64) const std::ptrdiff_t maxsize_;
+  // Joiners asleep or about to be, and the futex word they sleep on, bumped
+  // when the count reaches zero.
+  std::atomic<std::uint32_t> joiners_{0};
+  std::atomic<std::uint32_t> joined_{0};
+};
+
 }  // namespace detail
 
 // ---------------------------------------------------------------------------
@@ -474,11 +649,118 @@ class BasicQueue {
 // at the front of the queue (the strong guarantee; std::move_if_noexcept
 // copies items whose move may throw); put has the strong guarantee too.
 //
-// Differences from Python: see the top of this file.
+// Performance: a Queue without a maxsize, of items that move without
+// throwing, takes no lock: it is SimpleQueue's lock-free queue with the
+// task count and shutdown in atomics beside it. Otherwise it is Python's
+// structure, one lock and three conditions (see BasicQueue).
+//
+// Differences from Python: see the top of this file. Without the lock, a
+// put that races with shutdown(true) may leave its item queued for a get.
 template <class T>
-class Queue : public detail::BasicQueue<T, detail::FifoStore<T>> {
+class Queue {
+  using Locked = detail::BasicQueue<T, detail::FifoStore<T>>;
+  static constexpr bool kMayBeLockFree =
+      std::is_nothrow_move_constructible_v<T> &&
+      std::is_nothrow_destructible_v<T>;
+  using LockFree =
+      std::conditional_t<kMayBeLockFree, detail::LockFreeQueue<T>, Locked>;
+
  public:
-  using detail::BasicQueue<T, detail::FifoStore<T>>::BasicQueue;
+  // maxsize <= 0 means unbounded, as in Python.
+  explicit Queue(std::ptrdiff_t maxsize = 0) {
+    if (kMayBeLockFree && maxsize <= 0) {
+      body_.template emplace<kLockFree>(maxsize);
+    } else {
+      body_.template emplace<kLocked>(maxsize);
+    }
+  }
+  Queue(const Queue&) = delete;
+  Queue& operator=(const Queue&) = delete;
+
+  // The calls, their blocking forms and their errors are BasicQueue's.
+  void put(const T& item) {
+    with_body([&](auto& q) { q.put(item); });
+  }
+  void put(T&& item) {
+    with_body([&](auto& q) { q.put(std::move(item)); });
+  }
+  template <class Rep, class Period>
+  void put(const T& item, std::chrono::duration<Rep, Period> timeout) {
+    with_body([&](auto& q) { q.put(item, timeout); });
+  }
+  template <class Rep, class Period>
+  void put(T&& item, std::chrono::duration<Rep, Period> timeout) {
+    with_body([&](auto& q) { q.put(std::move(item), timeout); });
+  }
+  void put_nowait(const T& item) {
+    with_body([&](auto& q) { q.put_nowait(item); });
+  }
+  void put_nowait(T&& item) {
+    with_body([&](auto& q) { q.put_nowait(std::move(item)); });
+  }
+
+  T get() {
+    return with_body([](auto& q) { return q.get(); });
+  }
+  template <class Rep, class Period>
+  T get(std::chrono::duration<Rep, Period> timeout) {
+    return with_body([&](auto& q) { return q.get(timeout); });
+  }
+  T get_nowait() {
+    return with_body([](auto& q) { return q.get_nowait(); });
+  }
+  std::optional<T> try_get() {
+    return with_body([](auto& q) { return q.try_get(); });
+  }
+  template <class Rep, class Period>
+  std::optional<T> try_get(std::chrono::duration<Rep, Period> timeout) {
+    return with_body([&](auto& q) { return q.try_get(timeout); });
+  }
+
+  std::size_t qsize() {
+    return with_body([](auto& q) { return q.qsize(); });
+  }
+  bool empty() {
+    return with_body([](auto& q) { return q.empty(); });
+  }
+  bool full() {
+    return with_body([](auto& q) { return q.full(); });
+  }
+  std::ptrdiff_t maxsize() {
+    return with_body([](auto& q) { return q.maxsize(); });
+  }
+
+  void task_done() {
+    with_body([](auto& q) { q.task_done(); });
+  }
+  void join() {
+    with_body([](auto& q) { q.join(); });
+  }
+  std::size_t unfinished_tasks() {
+    return with_body([](auto& q) { return q.unfinished_tasks(); });
+  }
+  void shutdown(bool immediate = false) {
+    with_body([&](auto& q) { q.shutdown(immediate); });
+  }
+  bool is_shutdown() {
+    return with_body([](auto& q) { return q.is_shutdown(); });
+  }
+
+ private:
+  static constexpr std::size_t kLocked = 1;
+  static constexpr std::size_t kLockFree = 2;
+
+  template <class F>
+  decltype(auto) with_body(F&& call) {
+    if constexpr (kMayBeLockFree) {
+      if (body_.index() == kLockFree)
+        return call(*std::get_if<kLockFree>(&body_));
+    }
+    return call(*std::get_if<kLocked>(&body_));
+  }
+
+  // Made in place by the constructor (neither body can move).
+  std::variant<std::monostate, Locked, LockFree> body_;
 };
 
 // ---------------------------------------------------------------------------

@@ -154,4 +154,88 @@ TEST_F(SegmentedQueueTest, ConcurrentUseAcrossBlocks) {
   EXPECT_EQ(q.size(), 0u);
 }
 
+TEST_F(SegmentedQueueTest, CloseRefusesPushesAndKeepsItems) {
+  SegmentedQueue<Tracked> q;
+  for (int i = 0; i < kMany; ++i) EXPECT_TRUE(q.push(Tracked(i)));
+  EXPECT_FALSE(q.closed());
+  EXPECT_TRUE(q.close());
+  EXPECT_FALSE(q.close());  // once
+  EXPECT_TRUE(q.closed());
+  EXPECT_FALSE(q.push(Tracked(-1)));
+  for (int i = 0; i < kMany; ++i) {
+    auto item = q.pop(Deadline::never());
+    ASSERT_TRUE(item.has_value());
+    EXPECT_EQ(item->value, i);
+  }
+  // Closed and empty: pop returns at once, even without a deadline.
+  EXPECT_FALSE(q.pop(Deadline::never()).has_value());
+}
+
+TEST_F(SegmentedQueueTest, CloseOnABlockBoundaryKeepsTheFlag) {
+  // Closing while the tail sits on a block's sentinel: the producer that
+  // links the next block must not clear the flag.
+  for (int n = 60; n < 70; ++n) {
+    SegmentedQueue<int> q;
+    std::atomic<bool> go{false};
+    std::thread producer([&] {
+      while (!go.load()) std::this_thread::yield();
+      for (int i = 0; i < n; ++i) {
+        if (!q.push(i)) return;
+      }
+    });
+    go = true;
+    q.close();
+    producer.join();
+    EXPECT_TRUE(q.closed());
+    EXPECT_FALSE(q.push(0));
+  }
+}
+
+TEST_F(SegmentedQueueTest, CloseWakesSleepingConsumers) {
+  SegmentedQueue<int> q;
+  std::atomic<int> returned{0};
+  std::vector<std::thread> consumers;
+  for (int i = 0; i < 4; ++i) {
+    consumers.emplace_back([&] {
+      EXPECT_FALSE(q.pop(Deadline::never()).has_value());
+      ++returned;
+    });
+  }
+  q.close();
+  for (auto& t : consumers) t.join();
+  EXPECT_EQ(returned, 4);
+}
+
+TEST_F(SegmentedQueueTest, PushesRacingCloseAreAllOrNothing) {
+  // Every push that returned true is popped exactly once; none after.
+  for (int round = 0; round < 20; ++round) {
+    SegmentedQueue<int> q;
+    constexpr int kProducers = 4;
+    std::vector<std::atomic<int>> stored(kProducers);
+    std::vector<std::thread> producers;
+    for (int p = 0; p < kProducers; ++p) {
+      producers.emplace_back([&, p] {
+        for (int i = 0;; ++i) {
+          if (!q.push(p * 1'000'000 + i)) return;
+          ++stored[static_cast<std::size_t>(p)];
+        }
+      });
+    }
+    std::vector<int> popped(kProducers, 0);
+    for (int i = 0; i < 1000; ++i) {
+      if (auto item = q.pop(Deadline::never()))
+        ++popped[static_cast<std::size_t>(*item / 1'000'000)];
+    }
+    q.close();
+    for (auto& t : producers) t.join();
+    while (auto item = q.pop(Deadline::never())) {
+      ++popped[static_cast<std::size_t>(*item / 1'000'000)];
+    }
+    for (int p = 0; p < kProducers; ++p) {
+      EXPECT_EQ(popped[static_cast<std::size_t>(p)],
+                stored[static_cast<std::size_t>(p)].load());
+    }
+  }
+}
+
 }  // namespace

@@ -146,4 +146,42 @@ TYPED_TEST(TaskTest, JoinSeesTheWorkersWrites) {
   worker.join();
 }
 
+// Many producers and workers, and a joiner that joins in a loop while they
+// run: task_done never raises, and every join returns (ThreadSanitizer
+// checks that join's return sees the workers' writes).
+TYPED_TEST(TaskTest, ManyWorkersAndJoinersHammer) {
+  TypeParam q;
+  constexpr int kProducers = 4;
+  constexpr int kPerProducer = 20000;
+  constexpr int kWorkers = 4;
+  std::atomic<int> done{0};
+  std::vector<std::thread> threads;
+  for (int p = 0; p < kProducers; ++p) {
+    threads.emplace_back([&] {
+      for (int i = 0; i < kPerProducer; ++i) q.put(i);
+    });
+  }
+  for (int w = 0; w < kWorkers; ++w) {
+    threads.emplace_back([&] {
+      while (q.get() >= 0) {
+        done.fetch_add(1, std::memory_order_relaxed);
+        q.task_done();
+      }
+      q.task_done();  // for the stop item
+    });
+  }
+  for (int j = 0; j < 100; ++j) q.join();
+  for (int p = 0; p < kProducers; ++p)
+    threads[static_cast<std::size_t>(p)].join();
+  q.join();
+  EXPECT_EQ(done.load(), kProducers * kPerProducer);
+  EXPECT_EQ(q.unfinished_tasks(), 0u);
+  for (int w = 0; w < kWorkers; ++w) q.put(-1);
+  for (auto& t : threads) {
+    if (t.joinable()) t.join();
+  }
+  q.join();
+  EXPECT_THROW(q.task_done(), ValueError);
+}
+
 }  // namespace

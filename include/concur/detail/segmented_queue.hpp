@@ -134,14 +134,15 @@ class SegmentedQueue {
     delete spare_.load(std::memory_order_relaxed);
   }
 
-  // Appends an item. Never blocks. If constructing the item (or a block for
-  // it) throws, the queue is unchanged.
+  // Appends an item and returns true; once close() was called, stores
+  // nothing and returns false. Never blocks. If constructing the item (or a
+  // block for it) throws, the queue is unchanged.
   template <class U>
-  void push(U&& item) {
+  bool push(U&& item) {
     if constexpr (!std::is_nothrow_constructible_v<T, U&&>) {
       // Whatever may throw happens before a slot is claimed.
       T built(std::forward<U>(item));
-      push(std::move(built));
+      return push(std::move(built));
     } else {
       Block* fresh = nullptr;
       // Acquire: pairs with the release stores that link a block (see the
@@ -150,6 +151,10 @@ class SegmentedQueue {
       Block* block = tail_.block.load(std::memory_order_acquire);
       Backoff backoff;
       for (;;) {
+        if ((tail & kClosed) != 0) {
+          if (fresh != nullptr) recycle(fresh);
+          return false;
+        }
         const std::uint64_t offset = (tail >> kShift) % kLap;
         if (offset == kSlots) {
           backoff.pause();  // the next block is being linked
@@ -166,7 +171,7 @@ class SegmentedQueue {
                                               std::memory_order_seq_cst,
                                               std::memory_order_acquire)) {
           if (offset + 1 == kSlots) {
-            link(block, fresh, tail + kStep);
+            link(block, fresh);
             fresh = nullptr;
           }
           Slot& slot = block->slots[offset];
@@ -175,7 +180,7 @@ class SegmentedQueue {
           slot.state.store(kWritten, std::memory_order_release);
           if (fresh != nullptr) recycle(fresh);
           wake_one();
-          return;
+          return true;
         }
         block = tail_.block.load(std::memory_order_acquire);
       }
@@ -220,10 +225,12 @@ class SegmentedQueue {
   }
 
   // As try_pop, but waits until `deadline` for an item: spins briefly, then
-  // sleeps on the futex until a push wakes it.
+  // sleeps on the futex until a push wakes it. Returns nothing at once when
+  // the queue is closed and empty.
   std::optional<T> pop(const Deadline& deadline) {
     if (auto item = try_pop()) return item;
     if (deadline.expired()) return std::nullopt;
+    if (closed()) return try_pop();
     for (int i = 0; i < kPopSpins; ++i) {
       cpu_relax();
       if (auto item = try_pop()) return item;
@@ -236,13 +243,53 @@ class SegmentedQueue {
         withdraw();
         return item;
       }
-      if (!sleep(deadline)) {
+      if (closed() || !sleep(deadline)) {
         withdraw();
         return try_pop();
       }
     }
   }
 
+  // Refuses every later push (Queue's shutdown) and wakes every consumer
+  // that sleeps in pop. Returns false if it was closed already. A push
+  // either claimed its position before the close, and a pop returns its
+  // item, or fails: the tail's word decides, as in crossbeam's channels.
+  bool close() noexcept {
+    // seq_cst: the producer half of the Dekker pattern with consumers going
+    // to sleep, as a push's compare-exchange is.
+    if ((tail_.index.fetch_or(kClosed, std::memory_order_seq_cst) & kClosed) !=
+        0) {
+      return false;
+    }
+    wake_all();
+    return true;
+  }
+  // Whether close() was called. seq_cst: a consumer's look after its
+  // announcement (Dekker). An empty try_pop after a true answer means no
+  // item can come any more.
+  bool closed() const noexcept {
+    return (tail_.index.load(std::memory_order_seq_cst) & kClosed) != 0;
+  }
+
+ private:
+  // Wakes every consumer that sleeps in pop, or is about to.
+  void wake_all() noexcept {
+    // seq_cst: either this sees a consumer's announcement, or that
+    // consumer's look at the tail sees it closed.
+    std::uint32_t announced = sleepers_.load(std::memory_order_seq_cst);
+    while (announced != 0) {
+      if (sleepers_.compare_exchange_weak(announced, 0,
+                                          std::memory_order_seq_cst,
+                                          std::memory_order_seq_cst)) {
+        // Release: as in wake_one.
+        wakeups_.fetch_add(announced, std::memory_order_release);
+        futex_wake(wakeups_, static_cast<int>(announced));
+        return;
+      }
+    }
+  }
+
+ public:
   // Items pushed and not yet popped (a snapshot: exact only when no push
   // or pop runs). Positions claimed by pushes still writing count as items.
   std::size_t size() const noexcept {
@@ -263,16 +310,17 @@ class SegmentedQueue {
   static constexpr std::uint64_t kLap = 64;
   static constexpr std::uint64_t kSlots = kLap - 1;
 
-  // An index word is (position << kShift) | flags, where position counts
+  // An index word is (position << kShift) | flag, where position counts
   // every position ever taken at that end, sentinels included (so block n
-  // holds positions n*kLap .. n*kLap + kSlots - 1). The one flag, kHasNext,
-  // is used at the head only: set when the tail was seen in a later block,
-  // so that pops in this block need not read the tail to know the queue is
-  // not empty. Each end's position only grows: 2^63 of them outlast any
-  // program.
+  // holds positions n*kLap .. n*kLap + kSlots - 1). The flag at the head is
+  // kHasNext: set when the tail was seen in a later block, so that pops in
+  // this block need not read the tail to know the queue is not empty. At
+  // the tail it is kClosed (see close()). Each end's position only grows:
+  // 2^63 of them outlast any program.
   static constexpr std::uint64_t kShift = 1;
   static constexpr std::uint64_t kStep = std::uint64_t{1} << kShift;
   static constexpr std::uint64_t kHasNext = 1;
+  static constexpr std::uint64_t kClosed = 1;
 
   // A slot's state: 0 while empty, kWritten once its producer has stored
   // the item (set once, by that producer; a block from the spare has every
@@ -313,14 +361,16 @@ class SegmentedQueue {
     return position / kLap * kSlots + (offset < kSlots ? offset : kSlots);
   }
 
-  // Called by the producer that took the last slot of `block`; `index` is
-  // the tail it installed, which sits on the sentinel.
-  void link(Block* block, Block* fresh, std::uint64_t index) noexcept {
+  // Called by the producer that took the last slot of `block`, which moved
+  // the tail onto the sentinel.
+  void link(Block* block, Block* fresh) noexcept {
     // Release, in this order (see the header): a producer that loads the
     // new index finds the new block; a consumer that finds `next` set knows
     // the tail has left this block.
     tail_.block.store(fresh, std::memory_order_release);
-    tail_.index.store(index + kStep, std::memory_order_release);
+    // An add, not a store: close() may have set kClosed while the tail sat
+    // on the sentinel, and the flag must survive.
+    tail_.index.fetch_add(kStep, std::memory_order_release);
     block->next.store(fresh, std::memory_order_release);
   }
 
