@@ -1,6 +1,8 @@
 #include "concur/detail/future_state.hpp"
 
+#include <cstdint>
 #include <cstdio>
+#include <iterator>
 #include <string>
 
 #include "concur/detail/futex.hpp"
@@ -28,7 +30,21 @@ void run_callback(std::function<void()>& callback) noexcept {
                stderr);
   }
 }
+
+// The listener locks, each on its own cache line. Constant-initialised, so
+// usable from static initialisers of other files.
+struct alignas(64) PaddedLock {
+  threading::Lock lock;
+};
+constinit PaddedLock listener_locks[64];
 }  // namespace
+
+threading::Lock& StateBase::listener_lock() const noexcept {
+  // States are at least 16 bytes apart; dropping the low bits spreads
+  // neighbours over different locks.
+  auto stripe = reinterpret_cast<std::uintptr_t>(this) >> 4;
+  return listener_locks[stripe % std::size(listener_locks)].lock;
+}
 
 void throw_invalid_state(const char* what) { throw InvalidStateError(what); }
 void throw_cancelled() { throw CancelledError("the future was cancelled"); }
@@ -107,7 +123,7 @@ bool StateBase::finish() noexcept {
     if (state == kCancelled || state == kFinished) return false;
     // Release: publishes value_ / error_ to every reader that sees
     // kFinished with an acquire load. Acquire: orders the listener flags we
-    // read with the registrations that set them (under mu_).
+    // read with the registrations that set them (under the listener lock).
     if (word_.compare_exchange_weak(w, (w & ~kStateMask) | kFinished,
                                     std::memory_order_acq_rel,
                                     std::memory_order_relaxed)) {
@@ -141,10 +157,10 @@ void StateBase::complete(std::uint64_t old_word) noexcept {
   if ((old_word & kListeners) == 0) return;
   std::vector<std::function<void()>> callbacks;
   {
-    cd::ScopedLock guard(mu_);
+    cd::ScopedLock guard(listener_lock());
     if (!listeners_) return;
     callbacks.swap(listeners_->callbacks);
-    // Under mu_, so that a waiter cannot unregister and die meanwhile.
+    // Under the lock, so that a waiter cannot unregister and die meanwhile.
     for (CompletionWaiter* waiter : listeners_->waiters) waiter->on_done(*this);
     listeners_->waiters.clear();
   }
@@ -177,7 +193,7 @@ bool StateBase::wait_until(const Deadline& deadline) {
 
 void StateBase::add_done_callback(std::function<void()> callback) {
   {
-    cd::ScopedLock guard(mu_);
+    cd::ScopedLock guard(listener_lock());
     // The flag and the done check are one atomic step: either the completer
     // will see the flag (and run the list, after we unlock), or we see it
     // done and run the callback ourselves. Never both, never neither.
@@ -192,7 +208,7 @@ void StateBase::add_done_callback(std::function<void()> callback) {
 }
 
 bool StateBase::add_waiter(CompletionWaiter& waiter) {
-  cd::ScopedLock guard(mu_);
+  cd::ScopedLock guard(listener_lock());
   std::uint64_t old = word_.fetch_or(kListeners, std::memory_order_acq_rel);
   if (is_done(old)) return false;
   if (!listeners_) listeners_ = std::make_unique<Listeners>();
@@ -201,7 +217,7 @@ bool StateBase::add_waiter(CompletionWaiter& waiter) {
 }
 
 void StateBase::remove_waiter(CompletionWaiter& waiter) {
-  cd::ScopedLock guard(mu_);
+  cd::ScopedLock guard(listener_lock());
   if (listeners_) std::erase(listeners_->waiters, &waiter);
 }
 

@@ -60,8 +60,8 @@ class StateBase {
   //             it only moves forward (pending -> running -> finished,
   //             pending -> cancelled, pending -> finished);
   //   kSleepers some thread sleeps on the futex: completion must wake it;
-  //   kListeners callbacks or waiters are registered under mu_: completion
-  //             must lock mu_ and run them;
+  //   kListeners callbacks or waiters are registered under the state's
+  //             listener lock: completion must take it and run them;
   //   kClaimed  someone has the right to store the result: a hand setter
   //             (set_result), or a pool running the task, from the moment
   //             it starts the call.
@@ -95,9 +95,8 @@ class StateBase {
   static void* operator new(std::size_t size, std::align_val_t align) {
     return ::operator new(size, align);
   }
-  static void operator delete(void* block, std::size_t size,
-                              std::align_val_t align) noexcept {
-    ::operator delete(block, size, align);
+  static void operator delete(void* block, std::align_val_t align) noexcept {
+    ::operator delete(block, align);
   }
 
   void retain() noexcept {
@@ -182,14 +181,17 @@ class StateBase {
 
   // One reference (the maker's), pending.
   std::atomic<std::uint64_t> word_{kOneRef | kPending};
-  threading::Lock mu_;
-  // Made by the first add_done_callback or add_waiter: most futures never
-  // have listeners, and a small state is a cheap allocation.
+  // The lock that guards listeners_: one of a shared set, picked by the
+  // state's address. Most futures never have listeners, and a lock in
+  // every state would be a word more per task for that rare case.
+  threading::Lock& listener_lock() const noexcept;
+  // Made by the first add_done_callback or add_waiter, under
+  // listener_lock(); read and changed only under it.
   struct Listeners {
     std::vector<std::function<void()>> callbacks;
     std::vector<CompletionWaiter*> waiters;
   };
-  std::unique_ptr<Listeners> listeners_ CONCUR_GUARDED_BY(mu_);
+  std::unique_ptr<Listeners> listeners_;
 };
 
 template <class T>
