@@ -182,24 +182,27 @@ bool Scheduler::notify_work() {
   // sleepers_ is a seq_cst read-modify-write followed by a seq_cst read of
   // the inbox tail. In the single order of those four, either the worker
   // reads the task or we read the worker; no fence is needed on top.
-  // A searching worker will find the task; waking a sleeper as well would
-  // only make two threads race for one task.
-  if (searching_.load(std::memory_order_seq_cst) != 0) return true;
+  // Sleepers first: in a busy pool there are none, and that line stays in
+  // the submitter's cache. A searching worker will find the task; waking a
+  // sleeper as well would only make two threads race for one task.
   if (sleepers_.load(std::memory_order_seq_cst) == 0) return false;
-  wake_one();
+  if (searching_.load(std::memory_order_seq_cst) == 0) wake_one();
   return true;
 }
 
 bool Scheduler::hint_work() {
   // A task on a worker's own deque cannot be stranded: its owner is awake
   // (running the task that pushed it) and looks at its own deque before it
-  // sleeps. Waking another worker only adds parallelism, so this skips
-  // notify_work's fence. In the rare race it loses (a worker announcing its
-  // sleep just now, not yet visible here), that worker sleeps until the next
-  // push or submit wakes it.
-  if (searching_.load(std::memory_order_relaxed) != 0) return true;
-  if (sleepers_.load(std::memory_order_relaxed) == 0) return false;
-  wake_one();
+  // sleeps. Waking another worker only adds parallelism, so this reads
+  // relaxed, without notify_work's handshake. In the rare race it loses (a
+  // worker announcing its sleep just now, not yet visible here), that worker
+  // sleeps until the next push or submit wakes it. Once every worker runs,
+  // the answer decides nothing, and searching_ (a line that workers write
+  // often) is not read.
+  if (sleepers_.load(std::memory_order_relaxed) == 0) {
+    return all_started() || searching_.load(std::memory_order_relaxed) != 0;
+  }
+  if (searching_.load(std::memory_order_relaxed) == 0) wake_one();
   return true;
 }
 
@@ -323,8 +326,8 @@ StateBase* Scheduler::search(Worker& self) {
   // submitters did not wake anyone for while it searched.
   if (searching_.fetch_sub(1, std::memory_order_seq_cst) == 1 &&
       task != nullptr && has_work() && !notify_work() && !all_started()) {
-    // Work is left and nobody searches or sleeps: the submits that queued
-    // it saw this worker searching and started no thread, so start one now.
+    // Work is left and nobody sleeps: the submits that queued it saw this
+    // worker searching and started no thread, so start one now.
     spawn_worker();
   }
   return task;

@@ -108,7 +108,7 @@ class Scheduler {
   StateBase* search(Worker& self);
   void wake_one();
   // After publishing work: wakes a sleeper unless a worker is searching.
-  // Returns false if nobody was searching or asleep.
+  // Returns false if nobody was asleep.
   bool notify_work();
   // The same for a task pushed on the calling worker's own deque, without
   // the fence: see the .cpp.
@@ -145,14 +145,18 @@ class Scheduler {
   std::atomic<bool> broken_{false};
 
   alignas(64) std::atomic<std::uint32_t> epoch_{0};
+  // Workers asleep or about to sleep. Read by every submit, written only
+  // around sleeps: on a line of its own, it stays in the submitter's cache
+  // while the pool is busy.
   alignas(64) std::atomic<std::uint32_t> sleepers_{0};
+  // Workers spinning for work before they sleep. While one searches, a
+  // submit wakes nobody. Written whenever a worker starts or stops
+  // searching, which is often when the queues run dry.
+  alignas(64) std::atomic<std::uint32_t> searching_{0};
   // Python's idle semaphore: a worker that finished a task and found the
   // inbox empty adds one (up to the number of workers); an external submit
-  // that takes one starts no thread.
+  // that takes one starts no thread. Used only until every worker runs.
   std::atomic<std::uint32_t> idle_tokens_{0};
-  // Workers spinning for work before they sleep. While one searches, a
-  // submit wakes nobody.
-  std::atomic<std::uint32_t> searching_{0};
 
   // Serialises starting workers (ordered with shutdown's join) and the
   // broken transition.
