@@ -468,8 +468,11 @@ class BasicQueue {
 // position before, and its item is got (or dropped by an immediate
 // shutdown), or is refused with nothing stored.
 //
+// Task count: the items ever put (the segmented queue's tail counts them)
+// less the task_done calls, so put adds nothing to the cost of a push.
+//
 // Memory ordering: the segmented queue orders put before the get of the
-// item. task_done's decrement is a release and join's read an acquire, so
+// item. task_done's increment is a release and join's read an acquire, so
 // what consumers did before task_done happens-before join's return.
 // task_done and sleeping joiners meet in a Dekker handshake of seq_cst
 // operations, as the segmented queue's producers and consumers do.
@@ -528,24 +531,29 @@ class LockFreeQueue {
   bool full() const noexcept { return false; }
   std::ptrdiff_t maxsize() const noexcept { return maxsize_; }
 
+  // Python's unfinished_tasks is the number of items ever put, which the
+  // segmented queue's tail counts, less the task_done calls: put adds to
+  // no counter of its own.
   void task_done() {
-    std::size_t count = unfinished_.load(std::memory_order_relaxed);
+    std::uint64_t done = done_.load(std::memory_order_relaxed);
     // Release, so that join sees this consumer's work; acquire, so that the
     // last one carries the others' work on to the joiner; seq_cst on top:
-    // the Dekker handshake with a joiner going to sleep.
+    // the Dekker handshake with a joiner going to sleep. Items put are only
+    // ever added, so a count below them stays below until the exchange.
     do {
-      if (count == 0) throw ValueError("task_done() called too many times");
-    } while (!unfinished_.compare_exchange_weak(count, count - 1,
-                                                std::memory_order_seq_cst,
-                                                std::memory_order_relaxed));
-    if (count == 1) wake_joiners();
+      if (done >= items_.pushed()) {
+        throw ValueError("task_done() called too many times");
+      }
+    } while (!done_.compare_exchange_weak(
+        done, done + 1, std::memory_order_seq_cst, std::memory_order_relaxed));
+    if (done + 1 == items_.pushed()) wake_joiners();
   }
   void join() {
     for (;;) {
-      // seq_cst: announce, then read the count (Dekker with task_done).
+      // seq_cst: announce, then read the counts (Dekker with task_done).
       joiners_.fetch_add(1, std::memory_order_seq_cst);
       const std::uint32_t epoch = joined_.load(std::memory_order_seq_cst);
-      if (unfinished_.load(std::memory_order_seq_cst) == 0) {
+      if (unfinished_tasks() == 0) {
         joiners_.fetch_sub(1, std::memory_order_relaxed);
         return;
       }
@@ -554,7 +562,11 @@ class LockFreeQueue {
     }
   }
   std::size_t unfinished_tasks() const noexcept {
-    return unfinished_.load(std::memory_order_acquire);
+    // Done first: both only grow, so the items put, read after, are at
+    // least as many as were put when that many were done.
+    const std::uint64_t done = done_.load(std::memory_order_seq_cst);
+    const std::uint64_t put = items_.pushed();
+    return put > done ? static_cast<std::size_t>(put - done) : 0;
   }
 
   void shutdown(bool immediate = false) {
@@ -576,19 +588,7 @@ class LockFreeQueue {
  private:
   template <class U>
   void put_item(U&& item) {
-    // Counted first, so that a consumer's task_done for this item never
-    // finds the count at zero. Relaxed: the item's hand-over orders the
-    // increment before that task_done.
-    unfinished_.fetch_add(1, std::memory_order_relaxed);
-    bool stored = false;
-    try {
-      stored = items_.push(std::forward<U>(item));
-    } catch (...) {
-      finish_tasks(1);
-      throw;
-    }
-    if (!stored) {
-      finish_tasks(1);
+    if (!items_.push(std::forward<U>(item))) {
       throw ShutDown("put() on a queue that is shut down");
     }
   }
@@ -604,16 +604,14 @@ class LockFreeQueue {
     throw ShutDown("get() on a queue that is shut down and empty");
   }
 
-  // Marks `n` tasks done without the misuse check (dropped items, a put
-  // that failed), never going below zero.
-  void finish_tasks(std::size_t n) {
-    std::size_t count = unfinished_.load(std::memory_order_relaxed);
-    std::size_t left = 0;
-    do {
-      left = count - std::min(count, n);
-    } while (!unfinished_.compare_exchange_weak(
-        count, left, std::memory_order_seq_cst, std::memory_order_relaxed));
-    if (left == 0 && count != 0) wake_joiners();
+  // Marks `n` dropped items done, never past the items put (task_done may
+  // have been called for items still queued).
+  void finish_tasks(std::uint64_t n) {
+    std::uint64_t done = done_.load(std::memory_order_relaxed);
+    while (!done_.compare_exchange_weak(
+        done, std::min(done + n, items_.pushed()), std::memory_order_seq_cst,
+        std::memory_order_relaxed)) {
+    }
   }
 
   void wake_joiners() noexcept {
@@ -624,8 +622,8 @@ class LockFreeQueue {
   }
 
   concur::detail::SegmentedQueue<T> items_;
-  // Written by every put and every task_done: a line of its own.
-  alignas(64) std::atomic<std::size_t> unfinished_{0};
+  // task_done calls so far; written by consumers only.
+  alignas(64) std::atomic<std::uint64_t> done_{0};
   alignas(64) const std::ptrdiff_t maxsize_;
   // Joiners asleep or about to be, and the futex word they sleep on, bumped
   // when the count reaches zero.

@@ -47,6 +47,35 @@ TYPED_TEST(ShutdownTest, EmptyQueueRefusesPutAndGet) {
   EXPECT_THROW(q.try_get(), ShutDown);
 }
 
+TYPED_TEST(ShutdownTest, RefusedPutsAreNotUnfinishedTasks) {
+  TypeParam q;
+  q.put(1);
+  q.shutdown();
+  EXPECT_THROW(q.put(2), ShutDown);
+  EXPECT_THROW(q.put_nowait(3), ShutDown);
+  EXPECT_EQ(q.unfinished_tasks(), 1u);
+  EXPECT_EQ(q.get(), 1);
+  q.task_done();
+  EXPECT_EQ(q.unfinished_tasks(), 0u);
+  EXPECT_THROW(q.task_done(), ValueError);
+  q.join();
+}
+
+TYPED_TEST(ShutdownTest, ImmediateNeverTakesTheCountBelowZero) {
+  // task_done may be called for items still queued (Python allows it);
+  // dropping those items then leaves the count at zero, not below.
+  TypeParam q;
+  q.put(1);
+  q.put(2);
+  q.task_done();
+  q.task_done();
+  q.shutdown(true);
+  EXPECT_EQ(q.unfinished_tasks(), 0u);
+  EXPECT_TRUE(q.empty());
+  EXPECT_THROW(q.task_done(), ValueError);
+  q.join();
+}
+
 TYPED_TEST(ShutdownTest, GetDrainsWhatIsLeftThenThrows) {
   TypeParam q;
   q.put(1);

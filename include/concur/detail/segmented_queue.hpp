@@ -290,6 +290,12 @@ class SegmentedQueue {
   }
 
  public:
+  // Items ever pushed, counting pushes still writing their item. seq_cst:
+  // Queue's task count reads it in Dekker handshakes with joiners.
+  std::uint64_t pushed() const noexcept {
+    return ordinal(tail_.index.load(std::memory_order_seq_cst));
+  }
+
   // Items pushed and not yet popped (a snapshot: exact only when no push
   // or pop runs). Positions claimed by pushes still writing count as items.
   std::size_t size() const noexcept {
