@@ -44,7 +44,7 @@ inline constexpr std::size_t kClasses = 16;
 inline constexpr std::size_t kMaxSize = kGranule * kClasses;
 // Per thread, over all classes: hundreds of task states, enough for the
 // outstanding children of a deep fork-join tree.
-inline constexpr std::size_t kMaxBytes = 64 * 1024;
+inline constexpr std::size_t kMaxBytes = std::size_t{64} * 1024;
 
 struct FreeBlock {
   FreeBlock* next;
