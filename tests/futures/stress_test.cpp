@@ -20,6 +20,8 @@
 
 #include <gtest/gtest.h>
 
+#include "common/sanitized.hpp"
+
 #include "concur/futures.hpp"
 #include "concur/threading.hpp"
 
@@ -34,17 +36,7 @@ using cf::ThreadPoolExecutor;
 using concur::RuntimeError;
 using concur::threading::Event;
 
-#if defined(__SANITIZE_THREAD__) || defined(__SANITIZE_ADDRESS__)
-constexpr bool kSanitized = true;
-#elif defined(__has_feature)
-#if __has_feature(thread_sanitizer) || __has_feature(address_sanitizer)
-constexpr bool kSanitized = true;
-#else
-constexpr bool kSanitized = false;
-#endif
-#else
-constexpr bool kSanitized = false;
-#endif
+using concur_test::kSanitized;
 
 // `full` normally, a quarter of it under a sanitizer.
 constexpr int Scaled(int full) { return kSanitized ? full / 4 : full; }

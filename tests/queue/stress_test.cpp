@@ -15,6 +15,8 @@
 
 #include <gtest/gtest.h>
 
+#include "common/sanitized.hpp"
+
 #include "concur/queue.hpp"
 
 namespace {
@@ -27,17 +29,7 @@ using concur::queue::Queue;
 using concur::queue::ShutDown;
 using concur::queue::SimpleQueue;
 
-#if defined(__SANITIZE_THREAD__) || defined(__SANITIZE_ADDRESS__)
-constexpr int kScale = 10;
-#elif defined(__has_feature)
-#if __has_feature(thread_sanitizer) || __has_feature(address_sanitizer)
-constexpr int kScale = 10;
-#else
-constexpr int kScale = 1;
-#endif
-#else
-constexpr int kScale = 1;
-#endif
+constexpr int kScale = concur_test::kSanitized ? 10 : 1;
 
 constexpr int kProducers = 4;
 constexpr int kConsumers = 4;

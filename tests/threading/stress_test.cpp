@@ -15,6 +15,8 @@
 
 #include <gtest/gtest.h>
 
+#include "common/sanitized.hpp"
+
 #include "concur/threading.hpp"
 
 namespace {
@@ -30,17 +32,7 @@ using concur::threading::Lock;
 using concur::threading::RLock;
 using concur::threading::Thread;
 
-#if defined(__SANITIZE_THREAD__) || defined(__SANITIZE_ADDRESS__)
-constexpr int kScale = 4;
-#elif defined(__has_feature)
-#if __has_feature(thread_sanitizer) || __has_feature(address_sanitizer)
-constexpr int kScale = 4;
-#else
-constexpr int kScale = 1;
-#endif
-#else
-constexpr int kScale = 1;
-#endif
+constexpr int kScale = concur_test::kSanitized ? 4 : 1;
 
 constexpr int kThreads = 8;
 
