@@ -1,15 +1,51 @@
-// concur/errors.hpp — the exception hierarchy shared by every concur module.
+// concur/errors.hpp — the exception tree shared by every concur module.
 //
-// Every error concur raises derives from concur::Error, which derives from
-// std::exception, so `catch (const concur::Error&)` catches exactly what this
-// library throws. The names follow Python's built-in exceptions so that a
+// The names and the shape follow Python's built-in exceptions, so that a
 // reader who knows which Python call raises what knows which C++ type to
-// catch. Module-specific errors (queue::Empty, threading::BrokenBarrierError,
-// ...) live in their module's header and derive from one of these.
+// catch:
 //
-// Differences from Python: Python's TimeoutError is an OSError; here it
-// derives from concur::Error directly, since concur raises it only for
-// timeouts it measures itself.
+//   BaseException                     the root of everything concur throws
+//    +-- Error                        Python's Exception; also a std::exception
+//    |    +-- RuntimeError
+//    |    |    +-- threading::BrokenBarrierError
+//    |    |    +-- futures::BrokenExecutor
+//    |    |         +-- futures::BrokenThreadPool
+//    |    +-- ValueError
+//    |    +-- OSError                 errnum(), strerror(), filename()
+//    |    |    +-- BlockingIOError          EAGAIN, EALREADY, EINPROGRESS
+//    |    |    +-- ChildProcessError        ECHILD
+//    |    |    +-- ConnectionError
+//    |    |    |    +-- BrokenPipeError         EPIPE, ESHUTDOWN
+//    |    |    |    +-- ConnectionAbortedError  ECONNABORTED
+//    |    |    |    +-- ConnectionRefusedError  ECONNREFUSED
+//    |    |    |    +-- ConnectionResetError    ECONNRESET
+//    |    |    +-- FileExistsError          EEXIST
+//    |    |    +-- FileNotFoundError        ENOENT
+//    |    |    +-- InterruptedError         EINTR
+//    |    |    +-- IsADirectoryError        EISDIR
+//    |    |    +-- NotADirectoryError       ENOTDIR
+//    |    |    +-- PermissionError          EACCES, EPERM
+//    |    |    +-- ProcessLookupError       ESRCH
+//    |    |    +-- TimeoutError             ETIMEDOUT
+//    |    +-- queue::Empty, queue::Full, queue::ShutDown
+//    |    +-- futures::CancelledError, futures::InvalidStateError
+//    +-- (control flow: asyncio's CancelledError, a generator's GeneratorExit)
+//
+// Errors are what a program handles; control flow is how concur unwinds a
+// coroutine or a generator that is being cancelled or closed. Only Error
+// derives from std::exception, so that `catch (const std::exception&)` and
+// `catch (const concur::Error&)`, the C++ spellings of Python's `except
+// Exception:`, never swallow a cancellation; `catch (const
+// concur::BaseException&)` and `catch (...)` do, as a bare `except:` does.
+//
+// Every type answers type_name() with its Python name ("ValueError"), so a
+// handler can print "ValueError: message" the way Python's tracebacks end;
+// what() is the message alone, Python's str(e).
+//
+// Differences from Python: the class tree is fixed at compile time, so
+// raising "an OSError" from an errno value goes through throw_os_error,
+// which picks the subclass Python's OSError constructor would; errnum() is
+// 0 where Python's errno is None.
 #pragma once
 
 #include <exception>
@@ -18,33 +54,97 @@
 
 namespace concur {
 
-// The base of every exception concur throws. what() is the message alone;
-// type_name() is the Python-style class name ("ValueError"), so a handler
-// can print "ValueError: message" the way Python's tracebacks end.
-class Error : public std::exception {
+// The root of every exception concur throws (Python's BaseException).
+class BaseException {
  public:
-  explicit Error(std::string message) : message_(std::move(message)) {}
-  const char* what() const noexcept override { return message_.c_str(); }
-  virtual const char* type_name() const noexcept { return "Error"; }
+  explicit BaseException(std::string message) : message_(std::move(message)) {}
+  BaseException(const BaseException&) = default;
+  BaseException& operator=(const BaseException&) = default;
+  virtual ~BaseException() = default;
+
+  // The message (Python's str(e)).
+  virtual const char* what() const noexcept { return message_.c_str(); }
+  // The Python name of the most derived type.
+  virtual const char* type_name() const noexcept { return "BaseException"; }
 
  private:
   std::string message_;
 };
 
-#define CONCUR_DEFINE_ERROR(Name, Base)                               \
-  class Name : public Base {                                          \
-   public:                                                            \
-    using Base::Base;                                                 \
-    const char* type_name() const noexcept override { return #Name; } \
+// In a class derived from one of concur's exceptions: its type_name().
+#define CONCUR_ERROR_TYPE_NAME(Name) \
+  const char* type_name() const noexcept override { return #Name; }
+
+// The base of every error concur raises (Python's Exception), and a
+// std::exception too.
+class Error : public BaseException, public std::exception {
+ public:
+  using BaseException::BaseException;
+  const char* what() const noexcept override { return BaseException::what(); }
+  CONCUR_ERROR_TYPE_NAME(Error)
+};
+
+// An error type with no fields of its own: Name derives from Base, takes
+// Base's constructors and answers type_name() with "Name". A type with
+// fields is an ordinary class with CONCUR_ERROR_TYPE_NAME in its body.
+#define CONCUR_DEFINE_ERROR(Name, Base) \
+  class Name : public Base {            \
+   public:                              \
+    using Base::Base;                   \
+    CONCUR_ERROR_TYPE_NAME(Name)        \
   }
 
 // A call made in a state that does not allow it: starting a thread twice,
 // releasing a lock that is not held, submitting to a shut-down pool.
 CONCUR_DEFINE_ERROR(RuntimeError, Error);
-// An argument with a valid type but an invalid value: a negative timeout,
-// a negative semaphore count, a barrier of zero parties.
+// An argument with a valid type but an invalid value: a negative or NaN
+// timeout, a negative semaphore count, a barrier of zero parties.
 CONCUR_DEFINE_ERROR(ValueError, Error);
-// An operation that did not finish within the timeout it was given.
-CONCUR_DEFINE_ERROR(TimeoutError, Error);
+
+// A system call failed (Python's OSError). With an errno value, the message
+// is Python's "[Errno 2] No such file or directory: 'name'"; without one
+// (errnum() == 0), it is the message given.
+class OSError : public Error {
+ public:
+  explicit OSError(std::string message) : Error(std::move(message)) {}
+  explicit OSError(int errnum, std::string filename = {});
+  CONCUR_ERROR_TYPE_NAME(OSError)
+
+  // The errno value; 0 when there is none.
+  int errnum() const noexcept { return errnum_; }
+  // The system's text for errnum() (strerror), empty when there is none.
+  const std::string& strerror() const noexcept { return strerror_; }
+  // The file the call was about, empty when none.
+  const std::string& filename() const noexcept { return filename_; }
+
+ private:
+  int errnum_ = 0;
+  std::string strerror_;
+  std::string filename_;
+};
+
+CONCUR_DEFINE_ERROR(BlockingIOError, OSError);
+CONCUR_DEFINE_ERROR(ChildProcessError, OSError);
+CONCUR_DEFINE_ERROR(ConnectionError, OSError);
+CONCUR_DEFINE_ERROR(BrokenPipeError, ConnectionError);
+CONCUR_DEFINE_ERROR(ConnectionAbortedError, ConnectionError);
+CONCUR_DEFINE_ERROR(ConnectionRefusedError, ConnectionError);
+CONCUR_DEFINE_ERROR(ConnectionResetError, ConnectionError);
+CONCUR_DEFINE_ERROR(FileExistsError, OSError);
+CONCUR_DEFINE_ERROR(FileNotFoundError, OSError);
+CONCUR_DEFINE_ERROR(InterruptedError, OSError);
+CONCUR_DEFINE_ERROR(IsADirectoryError, OSError);
+CONCUR_DEFINE_ERROR(NotADirectoryError, OSError);
+CONCUR_DEFINE_ERROR(PermissionError, OSError);
+CONCUR_DEFINE_ERROR(ProcessLookupError, OSError);
+// An operation that did not finish in time. As in Python, an OSError: the
+// timeouts concur measures itself carry no errno; ETIMEDOUT maps here too.
+CONCUR_DEFINE_ERROR(TimeoutError, OSError);
+
+// Throws the OSError subclass that Python maps `errnum` to (OSError itself
+// for the others), carrying `filename` if given.
+[[noreturn]] void throw_os_error(int errnum, std::string filename = {});
+// The same as an exception_ptr, for code that stores errors (futures).
+std::exception_ptr make_os_error(int errnum, std::string filename = {});
 
 }  // namespace concur

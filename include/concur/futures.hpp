@@ -11,6 +11,16 @@
 // done) returns; everything the submitting thread did before submit()
 // happens-before the task starts.
 //
+// Executors. Every executor (ThreadPoolExecutor here; the process pool and
+// the MPI executor to come) satisfies the Executor concept, and derives from
+// ExecutorBase, which writes map() once over the executor's submit(), as
+// Python's concurrent.futures.Executor does. An executor makes its futures
+// through one of two documented seams: WorkItem, for calls it runs in this
+// process, or a Future made by hand and completed with
+// set_running_or_notify_cancel / set_result / set_exception, for calls that
+// run elsewhere (another process, another rank). wait() and as_completed()
+// take futures from any executor, or none.
+//
 // Beyond Python:
 //   * a task that waits on a future from inside the pool runs other queued
 //     tasks meanwhile, so nested submit-and-wait never deadlocks the pool;
@@ -20,8 +30,8 @@
 //     and stderr is a terminal (count, rate, ETA).
 #pragma once
 
-#include <algorithm>
 #include <chrono>
+#include <concepts>
 #include <cstddef>
 #include <deque>
 #include <exception>
@@ -39,8 +49,11 @@
 #include <vector>
 
 #include "concur/detail/future_state.hpp"
-#include "concur/detail/scheduler.hpp"
 #include "concur/errors.hpp"
+
+namespace concur::detail {
+class ProgressBar;
+}  // namespace concur::detail
 
 namespace concur::futures {
 
@@ -56,18 +69,22 @@ using concur::TimeoutError;
 
 template <class T>
 class Future;
+class WorkItem;
 
-namespace detail {
+}  // namespace concur::futures
+
+namespace concur::futures_detail {
 [[noreturn]] void throw_timeout(const std::string& what);
-class ProgressBar;
 // The library's own way into a Future's state (for wait, as_completed, map).
 struct FutureAccess {
   template <class T>
-  static State<T>& state(const Future<T>& f) noexcept {
+  static State<T>& state(const futures::Future<T>& f) noexcept {
     return *f.state_;
   }
 };
-}  // namespace detail
+}  // namespace concur::futures_detail
+
+namespace concur::futures {
 
 // ---------------------------------------------------------------------------
 // Future<T> — Python's concurrent.futures.Future: the result of a call that
@@ -75,9 +92,10 @@ struct FutureAccess {
 //
 // A Future is a handle: copies refer to the same result, like two Python
 // names bound to one Future. A default-constructed Future is a new pending
-// future that the caller completes with set_result / set_exception (as
-// Python's executors and tests do). A moved-from Future may only be assigned
-// to or destroyed.
+// future that its maker completes with set_running_or_notify_cancel,
+// set_result and set_exception, as Python's executors do; that is the seam
+// for executors whose calls run outside this process. A moved-from Future
+// may only be assigned to or destroyed.
 //
 // result() returns a const reference to the value, which lives as long as
 // any handle does. Future<void>::result() returns nothing.
@@ -97,7 +115,7 @@ class Future {
  public:
   using value_type = T;
 
-  Future() : state_(new detail::State<T>) {}
+  Future() : state_(new futures_detail::State<T>) {}
   Future(const Future& other) noexcept : state_(other.state_) { retain(); }
   Future(Future&& other) noexcept
       : state_(std::exchange(other.state_, nullptr)) {}
@@ -113,44 +131,47 @@ class Future {
   // was before); false if it is running or done.
   bool cancel() { return state_->cancel(); }
   bool cancelled() const noexcept {
-    return state_->state() == detail::StateBase::kCancelled;
+    return state_->state() == futures_detail::StateBase::kCancelled;
   }
   bool running() const noexcept {
-    return state_->state() == detail::StateBase::kRunning;
+    return state_->state() == futures_detail::StateBase::kRunning;
   }
   bool done() const noexcept { return state_->done(); }
 
   // Waits for the call; returns its value or throws its exception, or
   // CancelledError. With a timeout: TimeoutError if it is still not done.
   decltype(auto) result() const {
-    return result_until(detail::Deadline::never());
+    return result_until(sys::Deadline::never());
   }
   template <class Rep, class Period>
   decltype(auto) result(std::chrono::duration<Rep, Period> timeout) const {
-    return result_until(detail::Deadline::after(timeout));
+    return result_until(sys::Deadline::after(timeout));
   }
   // Waits for the call; returns the exception it threw (null if none), or
   // throws CancelledError / TimeoutError as result() does.
   std::exception_ptr exception() const {
-    return exception_until(detail::Deadline::never());
+    return exception_until(sys::Deadline::never());
   }
   template <class Rep, class Period>
   std::exception_ptr exception(
       std::chrono::duration<Rep, Period> timeout) const {
-    return exception_until(detail::Deadline::after(timeout));
+    return exception_until(sys::Deadline::after(timeout));
   }
 
-  // Calls fn(future) when the future is done (at once if it is). A callback
-  // that throws is reported on stderr; the others still run.
+  // Calls fn(future) when the future is done (at once if it is), with an
+  // lvalue Future: `[](auto& f)`, `[](const Future<int>& f)` and by-value
+  // parameters all work. A callback that throws is reported on stderr; the
+  // others still run.
   template <class F>
-  requires std::is_invocable_v<F&, const Future&>
+  requires std::is_invocable_v<F&, Future&>
   void add_done_callback(F fn) {
     // The callback holds the bare state, not a handle, so that a future that
     // never completes does not keep itself alive; whoever runs the callback
     // holds a reference, so the state is alive when it is called.
     state_->add_done_callback([fn = std::move(fn), state = state_]() mutable {
       state->retain();
-      fn(Future(state));
+      Future handle(state);
+      fn(handle);
     });
   }
 
@@ -159,17 +180,17 @@ class Future {
   template <class... Args>
   void set_result(Args&&... args) {
     if (!state_->try_set_value(std::forward<Args>(args)...)) {
-      detail::throw_invalid_state("the future is already done");
+      futures_detail::throw_invalid_state("the future is already done");
     }
   }
   void set_exception(std::exception_ptr error) {
     if (!state_->try_set_exception(std::move(error))) {
-      detail::throw_invalid_state("the future is already done");
+      futures_detail::throw_invalid_state("the future is already done");
     }
   }
   // pending -> running (true), or false if cancelled; RuntimeError if
   // already running or done.
-  bool set_running_or_notify_cancel() {
+  [[nodiscard]] bool set_running_or_notify_cancel() {
     return state_->set_running_or_notify_cancel();
   }
 
@@ -187,18 +208,18 @@ class Future {
   const void* id() const noexcept { return state_; }
 
  private:
-  friend class ThreadPoolExecutor;
-  friend struct detail::FutureAccess;
+  friend class WorkItem;
+  friend struct futures_detail::FutureAccess;
 
   // Adopts one reference.
-  explicit Future(detail::State<T>* state) noexcept : state_(state) {}
+  explicit Future(futures_detail::State<T>* state) noexcept : state_(state) {}
   void retain() const noexcept {
     if (state_ != nullptr) state_->retain();
   }
 
-  decltype(auto) result_until(const detail::Deadline& deadline) const {
-    if (!detail::wait_for_state(*state_, deadline)) {
-      detail::throw_timeout("the future did not finish in time");
+  decltype(auto) result_until(const sys::Deadline& deadline) const {
+    if (!futures_detail::wait_for_state(*state_, deadline)) {
+      futures_detail::throw_timeout("the future did not finish in time");
     }
     if (auto error = state_->error_after_done()) std::rethrow_exception(error);
     if constexpr (std::is_void_v<T>) {
@@ -207,14 +228,94 @@ class Future {
       return static_cast<const T&>(state_->value());
     }
   }
-  std::exception_ptr exception_until(const detail::Deadline& deadline) const {
-    if (!detail::wait_for_state(*state_, deadline)) {
-      detail::throw_timeout("the future did not finish in time");
+  std::exception_ptr exception_until(const sys::Deadline& deadline) const {
+    if (!futures_detail::wait_for_state(*state_, deadline)) {
+      futures_detail::throw_timeout("the future did not finish in time");
     }
     return state_->error_after_done();
   }
 
-  detail::State<T>* state_;
+  futures_detail::State<T>* state_;
+};
+
+// ---------------------------------------------------------------------------
+// WorkItem — Python's _WorkItem: a submitted call bound to the Future of its
+// result, the seam through which an executor that runs calls in this
+// process makes futures. make() returns both; the executor queues the item
+// and, on some thread, runs it.
+//
+// An item is run at most once. run() runs the call unless the future was
+// cancelled (or completed by hand) meanwhile, and completes the future with
+// the call's value or exception; either way the callable and its arguments
+// are destroyed before run() returns. An item destroyed without being run
+// (an executor dropping queued work) cancels its future and destroys the
+// call, so no future is left pending for ever. A call whose first parameter
+// is a std::stop_token receives one (see Future::request_stop).
+//
+// Executors with intrusive queues may hand an item over as a raw pointer
+// (release) and take it back (adopt); the pointer owns the item.
+//
+// Thread safety: an item is owned by one thread at a time; its Future may
+// be used from any thread meanwhile.
+class WorkItem {
+ public:
+  template <class F, class... Args>
+  requires std::is_invocable_v<std::decay_t<F>&&, std::decay_t<Args>&&...> ||
+           futures_detail::kTakesStopToken<std::decay_t<F>,
+                                           std::decay_t<Args>...>
+  static auto make(F&& fn, Args&&... args) {
+    using R = typename futures_detail::CallResult<std::decay_t<F>,
+                                                  std::decay_t<Args>...>::type;
+    auto* task =
+        new futures_detail::Task<R, std::decay_t<F>, std::decay_t<Args>...>(
+            std::forward<F>(fn), std::forward<Args>(args)...);
+    // Two references from the start: the item's and the future's.
+    return std::pair<WorkItem, Future<R>>(WorkItem(task), Future<R>(task));
+  }
+
+  WorkItem(WorkItem&& other) noexcept
+      : task_(std::exchange(other.task_, nullptr)) {}
+  WorkItem& operator=(WorkItem&& other) noexcept {
+    if (this != &other) {
+      drop();
+      task_ = std::exchange(other.task_, nullptr);
+    }
+    return *this;
+  }
+  ~WorkItem() { drop(); }
+
+  // Runs the call (unless its future is done already) and completes the
+  // future. Leaves the item empty.
+  void run() && {
+    futures_detail::StateBase* task = std::exchange(task_, nullptr);
+    if (task->run_call()) {
+      task->publish_and_release();
+    } else {
+      task->release();
+    }
+  }
+  // Cancels the future unless its call has started, and destroys the call.
+  // Leaves the item empty.
+  void cancel() && { drop(); }
+
+  // The item as a raw owning pointer, and back.
+  futures_detail::StateBase* release() && noexcept {
+    return std::exchange(task_, nullptr);
+  }
+  static WorkItem adopt(futures_detail::StateBase* task) noexcept {
+    return WorkItem(task);
+  }
+
+ private:
+  explicit WorkItem(futures_detail::StateBase* task) noexcept : task_(task) {}
+  void drop() noexcept {
+    if (task_ == nullptr) return;
+    task_->cancel();
+    task_->run_call();  // destroys the call, which cannot start now
+    std::exchange(task_, nullptr)->release();
+  }
+
+  futures_detail::StateBase* task_;
 };
 
 // ---------------------------------------------------------------------------
@@ -223,8 +324,9 @@ struct MapOptions {
   // For the whole iteration, from the call: TimeoutError when an item is not
   // ready by then (and the remaining calls are cancelled).
   std::optional<std::chrono::steady_clock::duration> timeout{};
-  // Items per task: larger chunks cut per-task overhead for tiny calls.
-  std::size_t chunksize = 1;
+  // Items per task, at least 1 (ValueError otherwise): larger chunks cut
+  // per-task overhead for tiny calls.
+  std::ptrdiff_t chunksize = 1;
   // Draw a progress bar on stderr (only when it is a terminal).
   bool progress = false;
 };
@@ -233,16 +335,29 @@ struct AsCompletedOptions {
   bool progress = false;
 };
 
-// The results of ThreadPoolExecutor::map, in the order of the inputs. An
-// input range: iterate it once. Waiting happens as you iterate; a task's
-// exception is thrown at its item; destroying the range once iteration has
-// begun (or an exception escaping the loop) cancels the calls that have not
-// started, as closing Python's map generator does. Dropped unstarted, every
-// call still runs, as in Python.
+// The results of an executor's map(), in the order of the inputs. An input
+// range: iterate it once; each element is an lvalue that may be read (or
+// moved from) as often as wanted while the iterator stands on it, so
+// `for (auto& r : results)` and `for (const auto& r : ...)` work, and a
+// move-only result is taken with std::move(r). The results of a chunk are
+// let go once the iteration has moved past it (with the default chunksize,
+// each result as the iteration moves on), so that a long iteration does not
+// keep every result alive, as Python's map generator does not. Waiting
+// happens as you iterate; a task's exception is thrown at its item;
+// destroying the range once iteration has begun (or an exception escaping
+// the loop) cancels the calls that have not started, as closing Python's
+// map generator does. Dropped unstarted, every call still runs, as in
+// Python.
 template <class R>
 class MapResults {
  public:
-  using Stored = detail::Stored<R>;
+  using Stored = futures_detail::Stored<R>;
+  // One result of a chunk. A struct, so that a chunk of bools is not a
+  // std::vector<bool>, whose elements are not objects to refer to.
+  struct Cell {
+    Stored value;
+  };
+  using Chunk = std::vector<Cell>;
 
   class Iterator {
    public:
@@ -250,7 +365,7 @@ class MapResults {
     using difference_type = std::ptrdiff_t;
     Iterator() = default;
     explicit Iterator(MapResults* owner) : owner_(owner) {}
-    Stored operator*() const { return owner_->current(); }
+    Stored& operator*() const { return owner_->current(); }
     Iterator& operator++() {
       owner_->advance();
       return *this;
@@ -265,9 +380,10 @@ class MapResults {
     MapResults* owner_ = nullptr;
   };
 
-  MapResults(std::vector<Future<std::vector<Stored>>> chunks,
-             std::optional<detail::Deadline> deadline,
-             std::unique_ptr<detail::ProgressBar> progress, std::size_t total);
+  MapResults(std::vector<Future<Chunk>> chunks,
+             std::optional<sys::Deadline> deadline,
+             std::unique_ptr<concur::detail::ProgressBar> progress,
+             std::size_t total);
   MapResults(MapResults&&) noexcept = default;
   MapResults& operator=(MapResults&&) noexcept = default;
   ~MapResults();
@@ -281,30 +397,73 @@ class MapResults {
   std::vector<Stored> to_vector() {
     std::vector<Stored> out;
     out.reserve(total_);
-    for (auto&& r : *this) out.push_back(std::move(r));
+    for (auto& r : *this) out.push_back(std::move(r));
     return out;
   }
 
  private:
-  bool finished() const noexcept { return chunk_ >= chunks_.size(); }
+  bool finished() const noexcept { return chunks_.empty(); }
   // Waits for the current chunk; on its error or timeout, cancels the rest,
   // ends the iteration and rethrows.
   void wait_current();
-  // The current item, moved out: dereference each position once.
-  Stored current();
+  Stored& current();
   void advance();
   void cancel_rest() noexcept;
 
-  std::vector<Future<std::vector<Stored>>> chunks_;
-  std::optional<detail::Deadline> deadline_;
-  std::unique_ptr<detail::ProgressBar> progress_;
+  // The chunks not yet passed: the front holds the current item.
+  std::deque<Future<Chunk>> chunks_;
+  std::optional<sys::Deadline> deadline_;
+  std::unique_ptr<concur::detail::ProgressBar> progress_;
   std::size_t total_ = 0;
-  std::size_t done_ = 0;   // items yielded, for the progress bar
-  std::size_t chunk_ = 0;  // the chunk holding the current item
-  std::size_t item_ = 0;   // the current item within it
+  std::size_t done_ = 0;  // items yielded, for the progress bar
+  std::size_t item_ = 0;  // the current item within the front chunk
   // Whether iteration began: as with a Python generator that never started,
   // dropping an unstarted result cancels nothing.
   bool started_ = false;
+};
+
+// ---------------------------------------------------------------------------
+// Executor — what every executor offers (Python's concurrent.futures
+// Executor): submit(fn, args...) returning a Future, map(fn, ranges...),
+// and shutdown(wait, cancel_futures). Generic code takes an Executor:
+//
+//   template <futures::Executor E>
+//   int count_primes(E& executor, const std::vector<long>& numbers);
+template <class E>
+concept Executor = requires(E& executor, int (*fn)(int),
+                            const std::vector<int>& items) {
+  { executor.submit(fn, 1) } -> std::same_as<Future<int>>;
+  executor.map(fn, items);
+  executor.shutdown();
+  executor.shutdown(true, true);
+};
+
+// ExecutorBase<Derived> — the part of Python's Executor written once for
+// every executor: map() over the derived class's submit() (chunking,
+// timeout, progress bar, results in input order). Derived is the executor
+// itself (the CRTP), so that a map's submits are direct calls.
+//
+// A chunk is submitted as a plain function and its arguments (the mapped
+// function and a vector of the chunk's items), so that an executor that
+// sends calls to other processes can send a chunk like any other call.
+// Python's `with executor:` is the derived class's destructor, which shuts
+// the executor down and waits.
+template <class Derived>
+class ExecutorBase {
+ public:
+  // fn applied to the items of the ranges in lockstep (stopping at the
+  // shortest), submitted at once; results in input order. A trailing
+  // MapOptions sets timeout, chunksize and progress.
+  template <class F, class... Args>
+  auto map(F&& fn, Args&&... args);
+
+ protected:
+  ExecutorBase() = default;
+  ~ExecutorBase() = default;
+
+ private:
+  template <class F, class... Ranges>
+  auto map_ranges(const MapOptions& options, F& fn, Ranges&&... ranges);
 };
 
 // ---------------------------------------------------------------------------
@@ -313,11 +472,13 @@ class MapResults {
 // submit(fn, args...) runs fn(args...) on one of at most max_workers threads
 // and returns a Future of its result. Threads start on demand and idle ones
 // are reused; they are named "<prefix>_<i>". External submissions start in
-// submission order. See detail/scheduler.hpp for the scheduler's design.
+// submission order. The scheduler (src/futures/scheduler.hpp) is a
+// work-stealing one.
 //
-// Misuse and faults, as in Python: max_workers == 0 is a ValueError; submit
+// Misuse and faults, as in Python: max_workers <= 0 is a ValueError; submit
 // after shutdown is a RuntimeError; an initializer that throws breaks the
-// pool, failing pending tasks and later submits with BrokenThreadPool.
+// pool, failing pending tasks and later submits with BrokenThreadPool. Any
+// positive max_workers is accepted: memory follows the threads started.
 //
 // Thread safety: every member may be called from any thread, tasks
 // included. The destructor shuts down and waits; do not destroy the pool
@@ -334,14 +495,28 @@ class MapResults {
 // waiting task deadlocks. Tasks that wait on each other must wait on
 // futures, not on Events set later by the waiting task.
 struct ThreadPoolOptions {
-  // 0: Python's default, min(32, cores + 4).
-  std::size_t max_workers = 0;
+  // Empty: Python's default, min(32, process_cpu_count() + 4). Otherwise at
+  // least 1.
+  std::optional<std::ptrdiff_t> max_workers{};
   std::string thread_name_prefix{};
   // Run once at the start of every worker thread.
   std::function<void()> initializer{};
 };
 
-class ThreadPoolExecutor {
+}  // namespace concur::futures
+
+namespace concur::futures_detail {
+// The pool's scheduler, out of line (src/futures/scheduler.cpp): queues
+// `task`, taking over one reference to it, or throws (and drops it).
+void schedule(Scheduler& scheduler, StateBase* task);
+struct SchedulerDeleter {
+  void operator()(Scheduler* scheduler) const noexcept;
+};
+}  // namespace concur::futures_detail
+
+namespace concur::futures {
+
+class ThreadPoolExecutor : public ExecutorBase<ThreadPoolExecutor> {
  public:
   ThreadPoolExecutor() : ThreadPoolExecutor(ThreadPoolOptions{}) {}
   // max_workers must be at least 1 (ValueError otherwise).
@@ -349,61 +524,36 @@ class ThreadPoolExecutor {
   explicit ThreadPoolExecutor(ThreadPoolOptions options);
   ThreadPoolExecutor(const ThreadPoolExecutor&) = delete;
   ThreadPoolExecutor& operator=(const ThreadPoolExecutor&) = delete;
-  ~ThreadPoolExecutor() = default;
+  // Shuts down and waits (Python's `with` block's end).
+  ~ThreadPoolExecutor();
 
   template <class F, class... Args>
   auto submit(F&& fn, Args&&... args) {
-    using R = typename detail::CallResult<std::decay_t<F>,
-                                          std::decay_t<Args>...>::type;
-    auto* task = new detail::Task<R, std::decay_t<F>, std::decay_t<Args>...>(
-        std::forward<F>(fn), std::forward<Args>(args)...);
-    Future<R> future(task);
-    scheduler_->submit(task);
-    return future;
-  }
-
-  // fn applied to the items of the ranges in lockstep (stopping at the
-  // shortest), submitted at once; results in input order. A trailing
-  // MapOptions sets timeout, chunksize and progress.
-  template <class F, class... Args>
-  auto map(F&& fn, Args&&... args) {
-    if constexpr (sizeof...(Args) > 0 &&
-                  std::is_same_v<
-                      std::decay_t<decltype(std::get<sizeof...(Args) - 1>(
-                          std::declval<std::tuple<Args...>>()))>,
-                      MapOptions>) {
-      auto all = std::forward_as_tuple(std::forward<Args>(args)...);
-      return [&]<std::size_t... I>(std::index_sequence<I...>) {
-        return map_ranges(std::get<sizeof...(Args) - 1>(all), fn,
-                          std::get<I>(all)...);
-      }
-      (std::make_index_sequence<sizeof...(Args) - 1>{});
-    } else {
-      return map_ranges(MapOptions{}, fn, std::forward<Args>(args)...);
-    }
+    auto [item, future] =
+        WorkItem::make(std::forward<F>(fn), std::forward<Args>(args)...);
+    futures_detail::schedule(*scheduler_, std::move(item).release());
+    return std::move(future);
   }
 
   // Stops accepting work. wait: block until every queued task has run and
   // the threads have ended. cancel_futures: cancel the tasks that have not
   // started. Idempotent.
-  void shutdown(bool wait = true, bool cancel_futures = false) {
-    scheduler_->shutdown(wait, cancel_futures);
-  }
+  void shutdown(bool wait = true, bool cancel_futures = false);
 
-  std::size_t max_workers() const noexcept { return scheduler_->max_workers(); }
+  std::size_t max_workers() const noexcept;
 
  private:
-  template <class F, class... Ranges>
-  auto map_ranges(const MapOptions& options, F& fn, Ranges&&... ranges);
-
-  std::unique_ptr<detail::Scheduler> scheduler_;
+  std::unique_ptr<futures_detail::Scheduler, futures_detail::SchedulerDeleter>
+      scheduler_;
 };
 
 // ---------------------------------------------------------------------------
 // as_completed(futures): the futures, each once, as they complete (those
-// already done first). An input range of Future<T>. With a timeout, the
-// iteration throws TimeoutError "N (of M) futures unfinished" when the time
-// is up.
+// already done first). An input range of Future<T>; each element is an
+// lvalue (`for (auto& f : as_completed(fs))` works). A future is let go as
+// soon as the iteration moves past it, so a long iteration does not keep
+// every result alive. With a timeout, the iteration throws TimeoutError "N
+// (of M) futures unfinished" when the time is up.
 template <class T>
 class AsCompleted {
  public:
@@ -413,7 +563,7 @@ class AsCompleted {
     using difference_type = std::ptrdiff_t;
     Iterator() = default;
     explicit Iterator(AsCompleted* owner) : owner_(owner) {}
-    Future<T> operator*() const { return owner_->current(); }
+    Future<T>& operator*() const { return owner_->current(); }
     Iterator& operator++() {
       owner_->advance();
       return *this;
@@ -444,20 +594,18 @@ class AsCompleted {
   class Waiter;
 
   bool finished() const noexcept { return !current_.has_value(); }
-  Future<T> current() const { return *current_; }
+  Future<T>& current() { return *current_; }
   void advance();
 
   std::deque<Future<T>> ready_;  // done, not yet yielded, in order
-  // Registered with the waiter and not yet done, by state.
-  std::unordered_map<detail::StateBase*, Future<T>> pending_;
-  // Every future registered with the waiter (see the destructor).
-  std::vector<Future<T>> registered_;
+  // Registered with the waiter and not yet reported done, by state.
+  std::unordered_map<futures_detail::StateBase*, Future<T>> pending_;
   std::size_t total_ = 0;
   std::size_t yielded_ = 0;
   std::optional<Future<T>> current_;
-  std::optional<detail::Deadline> deadline_;
+  std::optional<sys::Deadline> deadline_;
   std::unique_ptr<Waiter> waiter_;
-  std::unique_ptr<detail::ProgressBar> progress_;
+  std::unique_ptr<concur::detail::ProgressBar> progress_;
   bool started_ = false;
 };
 
@@ -469,9 +617,8 @@ auto as_completed(const Range& futures, AsCompletedOptions options = {}) {
 template <class Range, class Rep, class Period>
 auto as_completed(const Range& futures,
                   std::chrono::duration<Rep, Period> timeout) {
-  return as_completed(
-      futures,
-      AsCompletedOptions{concur::detail::checked_timeout(timeout), false});
+  return as_completed(futures,
+                      AsCompletedOptions{sys::checked_timeout(timeout), false});
 }
 
 // ---------------------------------------------------------------------------
@@ -489,41 +636,49 @@ struct DoneAndNotDone {
   std::vector<Future<T>> not_done;
 };
 
-namespace detail {
+}  // namespace concur::futures
+
+namespace concur::futures_detail {
 // The engine of wait(): blocks until `when` holds for `states` (distinct) or
 // the deadline passes.
-void wait_states(const std::vector<StateBase*>& states, ReturnWhen when,
-                 const Deadline& deadline);
-}  // namespace detail
+void wait_states(const std::vector<StateBase*>& states,
+                 futures::ReturnWhen when, const Deadline& deadline);
+}  // namespace concur::futures_detail
+
+namespace concur::futures {
 
 template <class Range>
-auto wait(const Range& futures,
-          std::optional<std::chrono::steady_clock::duration> timeout = {},
-          ReturnWhen return_when = ALL_COMPLETED) {
+[[nodiscard]] auto wait(
+    const Range& futures,
+    std::optional<std::chrono::steady_clock::duration> timeout = {},
+    ReturnWhen return_when = ALL_COMPLETED) {
   using F = std::ranges::range_value_t<Range>;
   using T = typename F::value_type;
+  const auto deadline = timeout ? sys::Deadline::after(*timeout)
+                                : sys::Deadline::never();
   std::vector<Future<T>> unique;
   std::unordered_set<const void*> seen;
   for (const auto& f : futures) {
     if (seen.insert(f.id()).second) unique.push_back(f);
   }
-  std::vector<detail::StateBase*> states;
+  std::vector<futures_detail::StateBase*> states;
   states.reserve(unique.size());
-  for (auto& f : unique) states.push_back(&detail::FutureAccess::state(f));
-  detail::wait_states(
-      states, return_when,
-      timeout ? detail::Deadline::after(*timeout) : detail::Deadline::never());
+  for (auto& f : unique) {
+    states.push_back(&futures_detail::FutureAccess::state(f));
+  }
+  futures_detail::wait_states(states, return_when, deadline);
   DoneAndNotDone<T> result;
   for (auto& f : unique)
     (f.done() ? result.done : result.not_done).push_back(std::move(f));
   return result;
 }
 template <class Range, class Rep, class Period>
-auto wait(const Range& futures, std::chrono::duration<Rep, Period> timeout,
-          ReturnWhen return_when = ALL_COMPLETED) {
+[[nodiscard]] auto wait(const Range& futures,
+                        std::chrono::duration<Rep, Period> timeout,
+                        ReturnWhen return_when = ALL_COMPLETED) {
   return wait(futures,
               std::optional<std::chrono::steady_clock::duration>(
-                  concur::detail::checked_timeout(timeout)),
+                  sys::checked_timeout(timeout)),
               return_when);
 }
 

@@ -42,8 +42,9 @@
 #include <variant>
 #include <vector>
 
-#include "concur/detail/deadline.hpp"
 #include "concur/detail/segmented_queue.hpp"
+#include "concur/detail/sys/deadline.hpp"
+#include "concur/detail/sys/event_count.hpp"
 #include "concur/detail/thread_annotations.hpp"
 #include "concur/errors.hpp"
 #include "concur/threading.hpp"
@@ -59,10 +60,15 @@ CONCUR_DEFINE_ERROR(Full, Error);
 // is empty (at once after shutdown(true)).
 CONCUR_DEFINE_ERROR(ShutDown, Error);
 
-namespace detail {
+}  // namespace concur::queue
 
-using concur::detail::Deadline;
+namespace concur::queue_detail {
+
 using concur::detail::ScopedLock;
+using queue::Empty;
+using queue::Full;
+using queue::ShutDown;
+using sys::Deadline;
 
 // How BasicQueue stores its items: Python's _init/_qsize/_put/_get. A store
 // has push (strong guarantee), next (the item a get returns now), pop_next
@@ -286,11 +292,11 @@ class BasicQueue {
   T get_nowait() CONCUR_EXCLUDES(mutex_) { return get_until(nullptr); }
   // As get_nowait and get(timeout), but an empty result instead of Empty.
   // ShutDown is still thrown: it is not a timeout.
-  std::optional<T> try_get() CONCUR_EXCLUDES(mutex_) {
+  [[nodiscard]] std::optional<T> try_get() CONCUR_EXCLUDES(mutex_) {
     return try_get_until(nullptr);
   }
   template <class Rep, class Period>
-  std::optional<T> try_get(std::chrono::duration<Rep, Period> timeout)
+  [[nodiscard]] std::optional<T> try_get(std::chrono::duration<Rep, Period> timeout)
       CONCUR_EXCLUDES(mutex_) {
     const Deadline deadline = Deadline::after(timeout);
     return try_get_until(&deadline);
@@ -431,7 +437,8 @@ class BasicQueue {
     if (deadline.is_never()) {
       condition.wait();
     } else {
-      condition.wait(deadline.remaining());
+      // The caller re-checks its condition and the deadline.
+      static_cast<void>(condition.wait(deadline.remaining()));
     }
     --waiting;
   }
@@ -466,7 +473,11 @@ class BasicQueue {
 //
 // Shutdown closes the segmented queue's tail: a put either claimed its
 // position before, and its item is got (or dropped by an immediate
-// shutdown), or is refused with nothing stored.
+// shutdown), or is refused with nothing stored. An immediate shutdown first
+// raises dropping_, and a get that took an item looks at it before
+// returning the item: once it is up the item is dropped and the get raises
+// ShutDown. So, as under Python's lock, no get that runs after the shutdown
+// has begun returns an item, not even one woken by the shutdown itself.
 //
 // Task count: the items ever put (the segmented queue's tail counts them)
 // less the task_done calls, so put adds nothing to the cost of a push.
@@ -487,12 +498,12 @@ class LockFreeQueue {
   void put(T&& item) { put_item(std::move(item)); }
   template <class Rep, class Period>
   void put(const T& item, std::chrono::duration<Rep, Period> timeout) {
-    concur::detail::checked_timeout(timeout);
+    sys::checked_timeout(timeout);
     put_item(item);
   }
   template <class Rep, class Period>
   void put(T&& item, std::chrono::duration<Rep, Period> timeout) {
-    concur::detail::checked_timeout(timeout);
+    sys::checked_timeout(timeout);
     put_item(std::move(item));
   }
   void put_nowait(const T& item) { put_item(item); }
@@ -508,7 +519,7 @@ class LockFreeQueue {
     if (!item) throw Empty("queue is empty");
     return std::move(*item);
   }
-  std::optional<T> try_get() {
+  [[nodiscard]] std::optional<T> try_get() {
     std::optional<T> item = items_.try_pop();
     if (!item && items_.closed()) {
       // Look again: a put may have claimed its place after our look and
@@ -516,14 +527,15 @@ class LockFreeQueue {
       item = items_.try_pop();
       if (!item) throw_shut_down();
     }
-    return item;
+    return unless_dropping(std::move(item));
   }
   template <class Rep, class Period>
-  std::optional<T> try_get(std::chrono::duration<Rep, Period> timeout) {
+  [[nodiscard]] std::optional<T> try_get(
+      std::chrono::duration<Rep, Period> timeout) {
     std::optional<T> item = items_.pop(Deadline::after(timeout));
     // pop looked once more after it saw the queue closed.
     if (!item && items_.closed()) throw_shut_down();
-    return item;
+    return unless_dropping(std::move(item));
   }
 
   std::size_t qsize() const noexcept { return items_.size(); }
@@ -549,17 +561,10 @@ class LockFreeQueue {
     if (done + 1 == items_.pushed()) wake_joiners();
   }
   void join() {
-    for (;;) {
-      // seq_cst: announce, then read the counts (Dekker with task_done).
-      joiners_.fetch_add(1, std::memory_order_seq_cst);
-      const std::uint32_t epoch = joined_.load(std::memory_order_seq_cst);
-      if (unfinished_tasks() == 0) {
-        joiners_.fetch_sub(1, std::memory_order_relaxed);
-        return;
-      }
-      concur::detail::futex_wait(joined_, epoch, Deadline::never());
-      joiners_.fetch_sub(1, std::memory_order_relaxed);
-    }
+    // The count's loads are seq_cst, after the event count's announcement:
+    // the joiner's half of the handshake with task_done.
+    joined_.await([this] { return unfinished_tasks() == 0; },
+                  Deadline::never());
   }
   std::size_t unfinished_tasks() const noexcept {
     // Done first: both only grow, so the items put, read after, are at
@@ -570,6 +575,9 @@ class LockFreeQueue {
   }
 
   void shutdown(bool immediate = false) {
+    // seq_cst: before the close, in the single order with the gets' look
+    // at it (unless_dropping), so a get woken by the close sees it.
+    if (immediate) dropping_.store(true, std::memory_order_seq_cst);
     items_.close();
     if (!immediate) return;
     // Destroyed when this returns, with the queue already empty, so that
@@ -594,10 +602,23 @@ class LockFreeQueue {
   }
 
   T get_until(const Deadline& deadline) {
-    std::optional<T> item = items_.pop(deadline);
+    std::optional<T> item = unless_dropping(items_.pop(deadline));
     if (item) return std::move(*item);
     if (items_.closed()) throw_shut_down();
     throw Empty("queue stayed empty for the whole timeout");
+  }
+
+  // The item a get took, unless an immediate shutdown has begun: then the
+  // item counts as one the shutdown dropped (it is destroyed and done) and
+  // the get raises ShutDown.
+  std::optional<T> unless_dropping(std::optional<T> item) {
+    if (item && dropping_.load(std::memory_order_seq_cst)) {
+      item.reset();
+      finish_tasks(1);
+      wake_joiners();
+      throw_shut_down();
+    }
+    return item;
   }
 
   [[noreturn]] static void throw_shut_down() {
@@ -615,23 +636,24 @@ class LockFreeQueue {
   }
 
   void wake_joiners() noexcept {
-    // seq_cst: after the count's change, read the joiners (Dekker).
-    if (joiners_.load(std::memory_order_seq_cst) == 0) return;
-    joined_.fetch_add(1, std::memory_order_seq_cst);
-    concur::detail::futex_wake_all(joined_);
+    // The count's change was a seq_cst compare-exchange: the notifier's
+    // half of the handshake needs no fence on top.
+    if (joined_.has_waiters()) joined_.wake_all();
   }
 
   concur::detail::SegmentedQueue<T> items_;
   // task_done calls so far; written by consumers only.
   alignas(64) std::atomic<std::uint64_t> done_{0};
+  // Read by every get, written once: its line stays in every cache.
   alignas(64) const std::ptrdiff_t maxsize_;
-  // Joiners asleep or about to be, and the futex word they sleep on, bumped
-  // when the count reaches zero.
-  std::atomic<std::uint32_t> joiners_{0};
-  std::atomic<std::uint32_t> joined_{0};
+  std::atomic<bool> dropping_{false};
+  // Where joiners sleep until the count reaches zero.
+  sys::EventCount joined_;
 };
 
-}  // namespace detail
+}  // namespace concur::queue_detail
+
+namespace concur::queue {
 
 // ---------------------------------------------------------------------------
 // Queue — Python's queue.Queue: a first-in, first-out queue, optionally
@@ -652,16 +674,15 @@ class LockFreeQueue {
 // task count and shutdown in atomics beside it. Otherwise it is Python's
 // structure, one lock and three conditions (see BasicQueue).
 //
-// Differences from Python: see the top of this file. Without the lock, a
-// put that races with shutdown(true) may leave its item queued for a get.
+// Differences from Python: see the top of this file.
 template <class T>
 class Queue {
-  using Locked = detail::BasicQueue<T, detail::FifoStore<T>>;
+  using Locked = queue_detail::BasicQueue<T, queue_detail::FifoStore<T>>;
   static constexpr bool kMayBeLockFree =
       std::is_nothrow_move_constructible_v<T> &&
       std::is_nothrow_destructible_v<T>;
   using LockFree =
-      std::conditional_t<kMayBeLockFree, detail::LockFreeQueue<T>, Locked>;
+      std::conditional_t<kMayBeLockFree, queue_detail::LockFreeQueue<T>, Locked>;
 
  public:
   // maxsize <= 0 means unbounded, as in Python.
@@ -707,11 +728,11 @@ class Queue {
   T get_nowait() {
     return with_body([](auto& q) { return q.get_nowait(); });
   }
-  std::optional<T> try_get() {
+  [[nodiscard]] std::optional<T> try_get() {
     return with_body([](auto& q) { return q.try_get(); });
   }
   template <class Rep, class Period>
-  std::optional<T> try_get(std::chrono::duration<Rep, Period> timeout) {
+  [[nodiscard]] std::optional<T> try_get(std::chrono::duration<Rep, Period> timeout) {
     return with_body([&](auto& q) { return q.try_get(timeout); });
   }
 
@@ -766,9 +787,9 @@ class Queue {
 // stack); otherwise exactly Queue, with the same thread safety, memory
 // ordering and exception guarantees.
 template <class T>
-class LifoQueue : public detail::BasicQueue<T, detail::LifoStore<T>> {
+class LifoQueue : public queue_detail::BasicQueue<T, queue_detail::LifoStore<T>> {
  public:
-  using detail::BasicQueue<T, detail::LifoStore<T>>::BasicQueue;
+  using queue_detail::BasicQueue<T, queue_detail::LifoStore<T>>::BasicQueue;
 };
 
 // ---------------------------------------------------------------------------
@@ -785,16 +806,18 @@ class LifoQueue : public detail::BasicQueue<T, detail::LifoStore<T>> {
 // happens after the item has safely left the queue.
 template <class T, class Compare = std::less<T>>
 class PriorityQueue
-    : public detail::BasicQueue<T, detail::HeapStore<T, Compare>> {
-  using Base = detail::BasicQueue<T, detail::HeapStore<T, Compare>>;
+    : public queue_detail::BasicQueue<T, queue_detail::HeapStore<T, Compare>> {
+  using Base = queue_detail::BasicQueue<T, queue_detail::HeapStore<T, Compare>>;
 
  public:
   explicit PriorityQueue(std::ptrdiff_t maxsize = 0,
                          const Compare& compare = Compare())
-      : Base(maxsize, detail::HeapStore<T, Compare>(compare)) {}
+      : Base(maxsize, queue_detail::HeapStore<T, Compare>(compare)) {}
 };
 
-namespace detail {
+}  // namespace concur::queue
+
+namespace concur::queue_detail {
 
 // SimpleQueue's body for items that move without throwing: the segmented
 // queue without locks in detail/segmented_queue.hpp.
@@ -805,12 +828,12 @@ class LockFreeSimpleQueue {
   void put(T&& item) { items_.push(std::move(item)); }
   template <class Rep, class Period>
   void put(const T& item, std::chrono::duration<Rep, Period> timeout) {
-    concur::detail::checked_timeout(timeout);
+    sys::checked_timeout(timeout);
     items_.push(item);
   }
   template <class Rep, class Period>
   void put(T&& item, std::chrono::duration<Rep, Period> timeout) {
-    concur::detail::checked_timeout(timeout);
+    sys::checked_timeout(timeout);
     items_.push(std::move(item));
   }
   void put_nowait(const T& item) { items_.push(item); }
@@ -828,9 +851,9 @@ class LockFreeSimpleQueue {
     if (!item) throw Empty("queue is empty");
     return std::move(*item);
   }
-  std::optional<T> try_get() noexcept { return items_.try_pop(); }
+  [[nodiscard]] std::optional<T> try_get() noexcept { return items_.try_pop(); }
   template <class Rep, class Period>
-  std::optional<T> try_get(std::chrono::duration<Rep, Period> timeout) {
+  [[nodiscard]] std::optional<T> try_get(std::chrono::duration<Rep, Period> timeout) {
     return items_.pop(Deadline::after(timeout));
   }
 
@@ -863,7 +886,9 @@ using SimpleQueueBody =
     std::conditional_t<std::is_nothrow_move_constructible_v<T>,
                        LockFreeSimpleQueue<T>, LockedSimpleQueue<T>>;
 
-}  // namespace detail
+}  // namespace concur::queue_detail
+
+namespace concur::queue {
 
 // ---------------------------------------------------------------------------
 // SimpleQueue — Python's queue.SimpleQueue: an unbounded first-in,
@@ -892,7 +917,7 @@ using SimpleQueueBody =
 // Differences from Python: put(item, timeout) rejects a negative timeout
 // (Python ignores the argument).
 template <class T>
-class SimpleQueue : public detail::SimpleQueueBody<T> {
+class SimpleQueue : public queue_detail::SimpleQueueBody<T> {
  public:
   SimpleQueue() = default;
   SimpleQueue(const SimpleQueue&) = delete;

@@ -38,8 +38,8 @@
 #include <utility>
 #include <vector>
 
-#include "concur/detail/deadline.hpp"
-#include "concur/detail/futex.hpp"
+#include "concur/detail/sys/deadline.hpp"
+#include "concur/detail/sys/futex.hpp"
 #include "concur/detail/thread_annotations.hpp"
 #include "concur/errors.hpp"
 
@@ -50,8 +50,9 @@ namespace concur::threading {
 // RuntimeError.
 CONCUR_DEFINE_ERROR(BrokenBarrierError, RuntimeError);
 
-namespace detail {
-using concur::detail::Deadline;
+}  // namespace concur::threading
+
+namespace concur::threading_detail {
 
 // A number that names the calling thread and is never reused by another
 // thread in this process (unlike pthread_t or a kernel tid). 0 means none.
@@ -62,7 +63,9 @@ inline std::uint64_t this_thread_key() noexcept {
   if (key == 0) key = next_thread_key();
   return key;
 }
-}  // namespace detail
+}  // namespace concur::threading_detail
+
+namespace concur::threading {
 
 // ---------------------------------------------------------------------------
 // Lock — Python's threading.Lock: a non-recursive mutual-exclusion lock.
@@ -85,19 +88,19 @@ class CONCUR_CAPABILITY("mutex") Lock {
 
   // Blocks until the lock is acquired. Returns true, as Python does.
   bool acquire() CONCUR_ACQUIRE() {
-    if (!try_fast()) acquire_slow(detail::Deadline::never());
+    if (!try_fast()) acquire_slow(sys::Deadline::never());
     return true;
   }
   // acquire(false) returns at once: true if the lock was taken.
-  bool acquire(bool blocking) CONCUR_TRY_ACQUIRE(true) {
+  [[nodiscard]] bool acquire(bool blocking) CONCUR_TRY_ACQUIRE(true) {
     if (try_fast()) return true;
-    return blocking && acquire_slow(detail::Deadline::never());
+    return blocking && acquire_slow(sys::Deadline::never());
   }
   // Waits at most `timeout`; returns whether the lock was taken.
   template <class Rep, class Period>
-  bool acquire(std::chrono::duration<Rep, Period> timeout)
+  [[nodiscard]] bool acquire(std::chrono::duration<Rep, Period> timeout)
       CONCUR_TRY_ACQUIRE(true) {
-    auto deadline = detail::Deadline::after(timeout);
+    auto deadline = sys::Deadline::after(timeout);
     return try_fast() || acquire_slow(deadline);
   }
   // Releases the lock; any thread may. Throws RuntimeError if unlocked.
@@ -116,16 +119,16 @@ class CONCUR_CAPABILITY("mutex") Lock {
   // Lockable / TimedLockable, for std::scoped_lock and friends.
   void lock() CONCUR_ACQUIRE() { acquire(); }
   void unlock() CONCUR_RELEASE() { release(); }
-  bool try_lock() CONCUR_TRY_ACQUIRE(true) { return try_fast(); }
+  [[nodiscard]] bool try_lock() CONCUR_TRY_ACQUIRE(true) { return try_fast(); }
   template <class Rep, class Period>
-  bool try_lock_for(std::chrono::duration<Rep, Period> timeout)
+  [[nodiscard]] bool try_lock_for(std::chrono::duration<Rep, Period> timeout)
       CONCUR_TRY_ACQUIRE(true) {
     return acquire(timeout < timeout.zero() ? timeout.zero() : timeout);
   }
   template <class Clock, class Duration>
-  bool try_lock_until(std::chrono::time_point<Clock, Duration> when)
+  [[nodiscard]] bool try_lock_until(std::chrono::time_point<Clock, Duration> when)
       CONCUR_TRY_ACQUIRE(true) {
-    auto deadline = detail::Deadline::at(when);
+    auto deadline = sys::Deadline::at(when);
     return try_fast() || acquire_slow(deadline);
   }
 
@@ -151,7 +154,7 @@ class CONCUR_CAPABILITY("mutex") Lock {
                                           std::memory_order_acquire,
                                           std::memory_order_relaxed);
   }
-  bool acquire_slow(const detail::Deadline& deadline);
+  bool acquire_slow(const sys::Deadline& deadline);
   void release_slow(std::uint32_t previous);
 
   std::atomic<std::uint32_t> state_{kUnlocked};
@@ -178,16 +181,16 @@ class CONCUR_CAPABILITY("mutex") RLock {
     take_ownership(1);
     return true;
   }
-  bool acquire(bool blocking) CONCUR_TRY_ACQUIRE(true) {
+  [[nodiscard]] bool acquire(bool blocking) CONCUR_TRY_ACQUIRE(true) {
     if (reenter()) return true;
     if (!lock_.acquire(blocking)) return false;
     take_ownership(1);
     return true;
   }
   template <class Rep, class Period>
-  bool acquire(std::chrono::duration<Rep, Period> timeout)
+  [[nodiscard]] bool acquire(std::chrono::duration<Rep, Period> timeout)
       CONCUR_TRY_ACQUIRE(true) {
-    auto deadline = detail::Deadline::after(timeout);
+    auto deadline = sys::Deadline::after(timeout);
     if (reenter()) return true;
     if (!lock_.try_lock() && !acquire_until(deadline)) return false;
     take_ownership(1);
@@ -203,7 +206,7 @@ class CONCUR_CAPABILITY("mutex") RLock {
     // Relaxed: only the calling thread ever stores its own key here, so it
     // reads back its own store or some other thread's key, never a false
     // match, whatever the ordering.
-    return owner_.load(std::memory_order_relaxed) == detail::this_thread_key();
+    return owner_.load(std::memory_order_relaxed) == threading_detail::this_thread_key();
   }
   // How many times the calling thread holds the lock; 0 if it does not.
   std::size_t recursion_count() const noexcept {
@@ -212,16 +215,16 @@ class CONCUR_CAPABILITY("mutex") RLock {
 
   void lock() CONCUR_ACQUIRE() { acquire(); }
   void unlock() CONCUR_RELEASE() { release(); }
-  bool try_lock() CONCUR_TRY_ACQUIRE(true) { return acquire(false); }
+  [[nodiscard]] bool try_lock() CONCUR_TRY_ACQUIRE(true) { return acquire(false); }
   template <class Rep, class Period>
-  bool try_lock_for(std::chrono::duration<Rep, Period> timeout)
+  [[nodiscard]] bool try_lock_for(std::chrono::duration<Rep, Period> timeout)
       CONCUR_TRY_ACQUIRE(true) {
     return acquire(timeout < timeout.zero() ? timeout.zero() : timeout);
   }
   template <class Clock, class Duration>
-  bool try_lock_until(std::chrono::time_point<Clock, Duration> when)
+  [[nodiscard]] bool try_lock_until(std::chrono::time_point<Clock, Duration> when)
       CONCUR_TRY_ACQUIRE(true) {
-    auto deadline = detail::Deadline::at(when);
+    auto deadline = sys::Deadline::at(when);
     if (reenter()) return true;
     if (!lock_.try_lock() && !acquire_until(deadline)) return false;
     take_ownership(1);
@@ -237,10 +240,10 @@ class CONCUR_CAPABILITY("mutex") RLock {
     return true;
   }
   void take_ownership(std::size_t count) noexcept {
-    owner_.store(detail::this_thread_key(), std::memory_order_relaxed);
+    owner_.store(threading_detail::this_thread_key(), std::memory_order_relaxed);
     count_ = count;
   }
-  bool acquire_until(const detail::Deadline& deadline);
+  bool acquire_until(const sys::Deadline& deadline);
   // Condition::wait gives up every level of ownership and takes it back.
   std::size_t release_all() noexcept;
   void restore(std::size_t count) noexcept;
@@ -283,9 +286,9 @@ class CONCUR_CAPABILITY("mutex") Condition {
   ~Condition();
 
   bool acquire() CONCUR_ACQUIRE();
-  bool acquire(bool blocking) CONCUR_TRY_ACQUIRE(true);
+  [[nodiscard]] bool acquire(bool blocking) CONCUR_TRY_ACQUIRE(true);
   template <class Rep, class Period>
-  bool acquire(std::chrono::duration<Rep, Period> timeout)
+  [[nodiscard]] bool acquire(std::chrono::duration<Rep, Period> timeout)
       CONCUR_TRY_ACQUIRE(true) CONCUR_NO_THREAD_SAFETY_ANALYSIS {
     return rlock_ != nullptr ? rlock_->acquire(timeout)
                              : lock_->acquire(timeout);
@@ -293,39 +296,39 @@ class CONCUR_CAPABILITY("mutex") Condition {
   void release() CONCUR_RELEASE();
   void lock() CONCUR_ACQUIRE() { acquire(); }
   void unlock() CONCUR_RELEASE() { release(); }
-  bool try_lock() CONCUR_TRY_ACQUIRE(true) { return acquire(false); }
+  [[nodiscard]] bool try_lock() CONCUR_TRY_ACQUIRE(true) { return acquire(false); }
 
   // Releases the lock, blocks until notified, and re-acquires the lock
   // (every recursion level of an RLock). Returns true.
-  bool wait() { return wait_until(detail::Deadline::never()); }
+  bool wait() { return wait_until(sys::Deadline::never()); }
   // As wait(), for at most `timeout`: false if it timed out.
   template <class Rep, class Period>
-  bool wait(std::chrono::duration<Rep, Period> timeout) {
-    return wait_until(detail::Deadline::after(timeout));
+  [[nodiscard]] bool wait(std::chrono::duration<Rep, Period> timeout) {
+    return wait_until(sys::Deadline::after(timeout));
   }
   // Waits until predicate() is true; returns its last value (true).
   template <class Predicate>
   bool wait_for(Predicate predicate) {
-    return wait_for_until(predicate, detail::Deadline::never());
+    return wait_for_until(predicate, sys::Deadline::never());
   }
   // As above, for at most `timeout`: returns the predicate's last value.
   template <class Predicate, class Rep, class Period>
-  bool wait_for(Predicate predicate,
+  [[nodiscard]] bool wait_for(Predicate predicate,
                 std::chrono::duration<Rep, Period> timeout) {
-    return wait_for_until(predicate, detail::Deadline::after(timeout));
+    return wait_for_until(predicate, sys::Deadline::after(timeout));
   }
 
-  // Wakes up to n waiting threads (those that have waited longest). n may be
-  // zero. Throws RuntimeError if the lock is not held.
-  void notify(std::size_t n = 1);
+  // Wakes up to n waiting threads (those that have waited longest); none
+  // when n <= 0, as in Python. Throws RuntimeError if the lock is not held.
+  void notify(std::ptrdiff_t n = 1);
   void notify_all();
 
  private:
   struct Waiter;
 
-  bool wait_until(const detail::Deadline& deadline);
+  bool wait_until(const sys::Deadline& deadline);
   template <class Predicate>
-  bool wait_for_until(Predicate& predicate, const detail::Deadline& deadline) {
+  bool wait_for_until(Predicate& predicate, const sys::Deadline& deadline) {
     bool result = static_cast<bool>(predicate());
     while (!result) {
       if (deadline.expired()) break;
@@ -367,39 +370,39 @@ class CONCUR_CAPABILITY("semaphore") Semaphore {
   virtual ~Semaphore() = default;
 
   bool acquire() CONCUR_ACQUIRE() {
-    if (!try_take()) acquire_slow(detail::Deadline::never());
+    if (!try_take()) acquire_slow(sys::Deadline::never());
     return true;
   }
-  bool acquire(bool blocking) CONCUR_TRY_ACQUIRE(true) {
+  [[nodiscard]] bool acquire(bool blocking) CONCUR_TRY_ACQUIRE(true) {
     if (try_take()) return true;
-    return blocking && acquire_slow(detail::Deadline::never());
+    return blocking && acquire_slow(sys::Deadline::never());
   }
   template <class Rep, class Period>
-  bool acquire(std::chrono::duration<Rep, Period> timeout)
+  [[nodiscard]] bool acquire(std::chrono::duration<Rep, Period> timeout)
       CONCUR_TRY_ACQUIRE(true) {
-    auto deadline = detail::Deadline::after(timeout);
+    auto deadline = sys::Deadline::after(timeout);
     return try_take() || acquire_slow(deadline);
   }
   // Adds n to the counter and wakes up to n waiters.
   virtual void release(std::int64_t n = 1) CONCUR_RELEASE();
   // The current counter (a snapshot), like Python's _value.
   std::uint32_t value() const noexcept {
-    return concur::detail::CountedFutex::word_of(
+    return sys::CountedFutex::word_of(
         state_.value().load(std::memory_order_relaxed));
   }
 
   void lock() CONCUR_ACQUIRE() { acquire(); }
   void unlock() CONCUR_RELEASE() { release(); }
-  bool try_lock() CONCUR_TRY_ACQUIRE(true) { return try_take(); }
+  [[nodiscard]] bool try_lock() CONCUR_TRY_ACQUIRE(true) { return try_take(); }
   template <class Rep, class Period>
-  bool try_lock_for(std::chrono::duration<Rep, Period> timeout)
+  [[nodiscard]] bool try_lock_for(std::chrono::duration<Rep, Period> timeout)
       CONCUR_TRY_ACQUIRE(true) {
     return acquire(timeout < timeout.zero() ? timeout.zero() : timeout);
   }
   template <class Clock, class Duration>
-  bool try_lock_until(std::chrono::time_point<Clock, Duration> when)
+  [[nodiscard]] bool try_lock_until(std::chrono::time_point<Clock, Duration> when)
       CONCUR_TRY_ACQUIRE(true) {
-    auto deadline = detail::Deadline::at(when);
+    auto deadline = sys::Deadline::at(when);
     return try_take() || acquire_slow(deadline);
   }
 
@@ -413,7 +416,7 @@ class CONCUR_CAPABILITY("semaphore") Semaphore {
   // and the number of sleepers, so that release learns in its own atomic
   // step whether to make the wake-up system call, and a woken acquirer may
   // destroy the semaphore at once.
-  concur::detail::CountedFutex state_;
+  sys::CountedFutex state_;
 
  private:
   bool try_take() noexcept {
@@ -422,7 +425,7 @@ class CONCUR_CAPABILITY("semaphore") Semaphore {
     // Acquire: pairs with the release in add(), so what the releaser did
     // before release() is visible to the acquirer. The counter is non-zero,
     // so the decrement leaves the sleeper half alone.
-    while (concur::detail::CountedFutex::word_of(cur) != 0) {
+    while (sys::CountedFutex::word_of(cur) != 0) {
       if (v.compare_exchange_weak(cur, cur - 1, std::memory_order_acquire,
                                   std::memory_order_relaxed)) {
         return true;
@@ -430,7 +433,7 @@ class CONCUR_CAPABILITY("semaphore") Semaphore {
     }
     return false;
   }
-  bool acquire_slow(const detail::Deadline& deadline);
+  bool acquire_slow(const sys::Deadline& deadline);
 };
 
 // BoundedSemaphore — Python's threading.BoundedSemaphore: a Semaphore whose
@@ -467,14 +470,14 @@ class Event {
   void set();
   void clear() noexcept;
   // Blocks until the flag is set; returns true.
-  bool wait() { return wait_until(detail::Deadline::never()); }
+  bool wait() { return wait_until(sys::Deadline::never()); }
   // Blocks at most `timeout`; returns whether the flag was set.
   template <class Rep, class Period>
-  bool wait(std::chrono::duration<Rep, Period> timeout) {
-    return wait_until(detail::Deadline::after(timeout));
+  [[nodiscard]] bool wait(std::chrono::duration<Rep, Period> timeout) {
+    return wait_until(sys::Deadline::after(timeout));
   }
   // For the library's own waits that already hold a deadline.
-  bool wait_until(const detail::Deadline& deadline);
+  [[nodiscard]] bool wait_until(const sys::Deadline& deadline);
 
  private:
   // The futex word: bit 0 is the flag; bits 1..31 count the times the flag
@@ -484,7 +487,7 @@ class Event {
   // CountedFutex: set() learns in its own atomic step whether to wake, and
   // a woken waiter may destroy the Event at once).
   static constexpr std::uint64_t kSetBit = 1;
-  concur::detail::CountedFutex state_;
+  sys::CountedFutex state_;
 };
 
 // ---------------------------------------------------------------------------
@@ -505,7 +508,9 @@ class Barrier {
  public:
   using Duration = std::chrono::steady_clock::duration;
 
-  explicit Barrier(std::size_t parties, std::function<void()> action = {},
+  // parties must be at least 1 (ValueError otherwise); a default timeout
+  // must not be negative.
+  explicit Barrier(std::ptrdiff_t parties, std::function<void()> action = {},
                    std::optional<Duration> timeout = std::nullopt);
   Barrier(const Barrier&) = delete;
   Barrier& operator=(const Barrier&) = delete;
@@ -515,7 +520,7 @@ class Barrier {
   std::size_t wait();
   template <class Rep, class Period>
   std::size_t wait(std::chrono::duration<Rep, Period> timeout) {
-    return wait_until(detail::Deadline::after(timeout));
+    return wait_until(sys::Deadline::after(timeout));
   }
   void reset();
   void abort();
@@ -527,10 +532,10 @@ class Barrier {
 
  private:
   enum class State { kFilling, kDraining, kResetting, kBroken };
-  std::size_t wait_until(const detail::Deadline& deadline);
+  std::size_t wait_until(const sys::Deadline& deadline);
   void enter() CONCUR_REQUIRES(lock_);
   void release_cycle() CONCUR_REQUIRES(lock_);
-  void wait_cycle(const detail::Deadline& deadline) CONCUR_REQUIRES(lock_);
+  void wait_cycle(const sys::Deadline& deadline) CONCUR_REQUIRES(lock_);
   void leave() CONCUR_REQUIRES(lock_);
   void break_barrier() CONCUR_REQUIRES(lock_);
 
@@ -586,7 +591,9 @@ struct ThreadOptions {
   std::optional<bool> daemon{};  // empty: the creating thread's flag
 };
 
-namespace detail {
+}  // namespace concur::threading
+
+namespace concur::threading_detail {
 struct ThreadState;
 // A type-erased, move-only `void()` that owns its callable and arguments.
 struct Callable {
@@ -609,10 +616,13 @@ std::unique_ptr<Callable> bind_call(F&& f, Args&&... args) {
       std::forward<F>(f), std::forward<Args>(args)...);
 }
 template <class F, class... Args>
-concept Target = !std::is_base_of_v<Thread, std::decay_t<F>> &&
-                 !std::is_same_v<std::decay_t<F>, ThreadOptions> &&
-                 std::is_invocable_v<std::decay_t<F>&, std::decay_t<Args>&...>;
-}  // namespace detail
+concept Target =
+    !std::is_base_of_v<threading::Thread, std::decay_t<F>> &&
+    !std::is_same_v<std::decay_t<F>, threading::ThreadOptions> &&
+    std::is_invocable_v<std::decay_t<F>&, std::decay_t<Args>&...>;
+}  // namespace concur::threading_detail
+
+namespace concur::threading {
 
 class Thread {
  public:
@@ -621,16 +631,16 @@ class Thread {
   Thread();
   explicit Thread(ThreadOptions options);
   template <class F, class... Args>
-  requires detail::Target<F, Args...>
+  requires threading_detail::Target<F, Args...>
   explicit Thread(F&& target, Args&&... args)
       : Thread(ThreadOptions{},
-               detail::bind_call(std::forward<F>(target),
+               threading_detail::bind_call(std::forward<F>(target),
                                  std::forward<Args>(args)...)) {}
   template <class F, class... Args>
-  requires detail::Target<F, Args...> Thread(ThreadOptions options, F&& target,
+  requires threading_detail::Target<F, Args...> Thread(ThreadOptions options, F&& target,
                                              Args&&... args)
       : Thread(std::move(options),
-               detail::bind_call(std::forward<F>(target),
+               threading_detail::bind_call(std::forward<F>(target),
                                  std::forward<Args>(args)...)) {}
   Thread(const Thread& other) noexcept;
   Thread& operator=(const Thread& other) noexcept;
@@ -640,11 +650,11 @@ class Thread {
   // the system cannot create a thread.
   void start();
   // Waits until the thread ends.
-  void join() { join_until(detail::Deadline::never()); }
+  void join() { join_until(sys::Deadline::never()); }
   // Waits at most `timeout`; returns whether the thread has ended.
   template <class Rep, class Period>
-  bool join(std::chrono::duration<Rep, Period> timeout) {
-    return join_until(detail::Deadline::after(timeout));
+  [[nodiscard]] bool join(std::chrono::duration<Rep, Period> timeout) {
+    return join_until(sys::Deadline::after(timeout));
   }
   // From just before the target starts until just after it ends.
   bool is_alive() const noexcept;
@@ -669,19 +679,19 @@ class Thread {
   virtual void run();
 
  protected:
-  Thread(ThreadOptions options, std::unique_ptr<detail::Callable> target);
+  Thread(ThreadOptions options, std::unique_ptr<threading_detail::Callable> target);
 
  private:
   friend Thread current_thread();
   friend Thread main_thread();
   friend std::vector<Thread> enumerate();
-  friend struct detail::ThreadState;
+  friend struct threading_detail::ThreadState;
 
-  explicit Thread(std::shared_ptr<detail::ThreadState> state) noexcept;
-  bool join_until(const detail::Deadline& deadline);
+  explicit Thread(std::shared_ptr<threading_detail::ThreadState> state) noexcept;
+  bool join_until(const sys::Deadline& deadline);
   void let_go() noexcept;
 
-  std::shared_ptr<detail::ThreadState> state_;
+  std::shared_ptr<threading_detail::ThreadState> state_;
 };
 
 // What excepthook() receives about an exception that escaped a thread.
@@ -715,8 +725,8 @@ class Timer : public Thread {
   &, std::decay_t<Args>&... > Timer(std::chrono::duration<Rep, Period> interval,
                                     F&& function, Args&&... args)
       : Timer(std::make_shared<Event>(),
-              concur::detail::checked_timeout(interval),
-              detail::bind_call(std::forward<F>(function),
+              sys::checked_timeout(interval),
+              threading_detail::bind_call(std::forward<F>(function),
                                 std::forward<Args>(args)...)) {}
   // Stops the timer if it is still waiting; harmless afterwards.
   void cancel() { finished_->set(); }
@@ -724,7 +734,7 @@ class Timer : public Thread {
  private:
   Timer(std::shared_ptr<Event> finished,
         std::chrono::steady_clock::duration interval,
-        std::unique_ptr<detail::Callable> function);
+        std::unique_ptr<threading_detail::Callable> function);
   std::shared_ptr<Event> finished_;
 };
 
@@ -739,7 +749,9 @@ class Timer : public Thread {
 //
 // Thread safety: get() may be called concurrently from any number of
 // threads; each sees only its own T.
-namespace detail {
+}  // namespace concur::threading
+
+namespace concur::threading_detail {
 struct LocalControl;
 void* local_find(std::uint64_t id) noexcept;
 void* local_insert(const std::shared_ptr<LocalControl>& control,
@@ -747,7 +759,9 @@ void* local_insert(const std::shared_ptr<LocalControl>& control,
 std::shared_ptr<LocalControl> local_control();
 std::uint64_t local_id(const LocalControl& control) noexcept;
 void local_release_thread() noexcept;
-}  // namespace detail
+}  // namespace concur::threading_detail
+
+namespace concur::threading {
 
 template <class T>
 class local {
@@ -757,21 +771,21 @@ class local {
       : factory_([... a = std::forward<Args>(args)]() {
           return std::make_shared<T>(a...);
         }),
-        control_(detail::local_control()),
-        id_(detail::local_id(*control_)) {}
+        control_(threading_detail::local_control()),
+        id_(threading_detail::local_id(*control_)) {}
   local(const local&) = delete;
   local& operator=(const local&) = delete;
 
   T& get() {
-    if (void* found = detail::local_find(id_)) return *static_cast<T*>(found);
-    return *static_cast<T*>(detail::local_insert(control_, factory_()));
+    if (void* found = threading_detail::local_find(id_)) return *static_cast<T*>(found);
+    return *static_cast<T*>(threading_detail::local_insert(control_, factory_()));
   }
   T* operator->() { return &get(); }
   T& operator*() { return get(); }
 
  private:
   std::function<std::shared_ptr<T>()> factory_;
-  std::shared_ptr<detail::LocalControl> control_;
+  std::shared_ptr<threading_detail::LocalControl> control_;
   std::uint64_t id_;
 };
 

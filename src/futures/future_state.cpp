@@ -5,12 +5,15 @@
 #include <iterator>
 #include <string>
 
-#include "concur/detail/futex.hpp"
+#include "concur/detail/sys/futex.hpp"
+#include "concur/detail/sys/spin.hpp"
 #include "concur/futures.hpp"
 
-namespace concur::futures::detail {
+namespace concur::futures_detail {
 
 namespace cd = concur::detail;
+using futures::CancelledError;
+using futures::InvalidStateError;
 
 namespace {
 bool is_done(std::uint64_t word) noexcept {
@@ -153,7 +156,7 @@ void StateBase::publish_and_release() noexcept {
 }
 
 void StateBase::complete(std::uint64_t old_word) noexcept {
-  if ((old_word & kSleepers) != 0) cd::futex_wake_all(word_);
+  if ((old_word & kSleepers) != 0) sys::futex_wake_all(word_);
   if ((old_word & kListeners) == 0) return;
   std::vector<std::function<void()>> callbacks;
   {
@@ -168,10 +171,7 @@ void StateBase::complete(std::uint64_t old_word) noexcept {
 }
 
 bool StateBase::wait_until(const Deadline& deadline) {
-  for (int i = 0; i < cd::spin_limit(); ++i) {
-    if (done()) return true;
-    cd::cpu_relax();
-  }
+  if (sys::spin_until([this] { return done(); })) return true;
   std::uint64_t w = word_.load(std::memory_order_relaxed);
   while (!is_done(w)) {
     if ((w & kSleepers) == 0) {
@@ -185,7 +185,7 @@ bool StateBase::wait_until(const Deadline& deadline) {
     }
     // The futex compares the status half only: a reference count that
     // changes meanwhile does not wake the sleeper.
-    if (!cd::futex_wait(word_, static_cast<std::uint32_t>(w), deadline)) break;
+    if (!sys::futex_wait(word_, static_cast<std::uint32_t>(w), deadline)) break;
     w = word_.load(std::memory_order_relaxed);
   }
   return done();
@@ -227,4 +227,4 @@ bool StateBase::try_set_exception(std::exception_ptr error) {
   return finish();
 }
 
-}  // namespace concur::futures::detail
+}  // namespace concur::futures_detail

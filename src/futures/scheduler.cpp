@@ -1,23 +1,54 @@
-#include "concur/detail/scheduler.hpp"
+#include "futures/scheduler.hpp"
 
+#include <bit>
 #include <cstdio>
 #include <string>
 #include <thread>
 #include <unordered_set>
 
-#include "concur/detail/futex.hpp"
+#include "common/exit_registry.hpp"
+#include "concur/detail/sys/spin.hpp"
 #include "concur/futures.hpp"
 
-namespace concur::futures::detail {
+namespace concur::futures_detail {
 
 namespace cd = concur::detail;
+using futures::BrokenThreadPool;
 
 struct Scheduler::Worker {
   explicit Worker(std::size_t i) : index(i), victim(i) {}
-  cd::WorkStealingDeque<StateBase*> deque;
+  WorkStealingDeque<StateBase*> deque;
   const std::size_t index;
   std::size_t victim;  // where the next steal starts; owner only
   threading::Thread thread;
+};
+
+// The workers by index, in chunks of doubling size (chunk k holds indices
+// 2^k - 1 to 2^(k+1) - 2), so that memory follows the threads started, not
+// max_workers, while an index keeps its slot for ever. A slot and its
+// chunk are written under state_mu_ before spawned_ is raised past the
+// index (release); readers index below spawned_ after an acquire load.
+class Scheduler::WorkerTable {
+ public:
+  Worker* get(std::size_t i) const noexcept {
+    const auto [chunk, slot] = place(i);
+    return chunks_[chunk][slot].get();
+  }
+  void put(std::size_t i, std::unique_ptr<Worker> worker) {
+    const auto [chunk, slot] = place(i);
+    if (!chunks_[chunk]) {
+      chunks_[chunk] =
+          std::make_unique<std::unique_ptr<Worker>[]>(std::size_t{1} << chunk);
+    }
+    chunks_[chunk][slot] = std::move(worker);
+  }
+
+ private:
+  static std::pair<std::size_t, std::size_t> place(std::size_t i) noexcept {
+    const std::size_t chunk = std::bit_width(i + 1) - 1;
+    return {chunk, i + 1 - (std::size_t{1} << chunk)};
+  }
+  std::unique_ptr<std::unique_ptr<Worker>[]> chunks_[64];
 };
 
 namespace {
@@ -26,20 +57,27 @@ thread_local Scheduler* tls_scheduler = nullptr;
 thread_local void* tls_worker = nullptr;
 
 // Python's atexit behaviour for executors: at normal exit, every pool that
-// is still alive is shut down and its queued work finishes. The workers are
-// daemon threads so that threading's exit join does not wait on idle
-// workers of a pool that nobody shut down; this registry does it instead.
+// is still alive is shut down and its queued work finishes (the exit
+// sequence's first stage, before threading joins its threads). The workers
+// are daemon threads so that the join of non-daemon threads does not wait
+// on idle workers of a pool that nobody shut down; this does it instead.
 class LivePools {
  public:
   void add(Scheduler* s) {
     cd::ScopedLock guard(mu_);
+    if (!registered_) {
+      registered_ = true;
+      cd::at_exit(cd::ExitStage::kExecutors, [this] { drain(); });
+    }
     pools_.insert(s);
   }
   void remove(Scheduler* s) {
     cd::ScopedLock guard(mu_);
     pools_.erase(s);
   }
-  ~LivePools() {
+
+ private:
+  void drain() {
     std::unordered_set<Scheduler*> left;
     {
       cd::ScopedLock guard(mu_);
@@ -48,17 +86,25 @@ class LivePools {
     for (Scheduler* s : left) s->shutdown(true, false);
   }
 
- private:
   threading::Lock mu_;
+  bool registered_ CONCUR_GUARDED_BY(mu_) = false;
   std::unordered_set<Scheduler*> pools_ CONCUR_GUARDED_BY(mu_);
 };
 
+// Never destroyed: the exit sequence uses it while statics die.
 LivePools& live_pools() {
-  static LivePools pools;
-  return pools;
+  static auto* pools = new LivePools;
+  return *pools;
 }
 
 std::atomic<std::uint64_t> pool_counter{0};
+
+// A task the pool will not run: its future is already cancelled or
+// failed; run_call() only destroys the call (see StateBase::run_call).
+void drop_unrun(StateBase* task) noexcept {
+  task->run_call();
+  task->release();
+}
 
 void report_initializer_failure() {
   std::string text = "Exception in initializer of ThreadPoolExecutor";
@@ -81,7 +127,8 @@ Scheduler::Scheduler(Options options)
                                  1, std::memory_order_relaxed))
                        : std::move(options.thread_name_prefix)),
       initializer_(std::move(options.initializer)),
-      workers_(options.max_workers) {
+      max_workers_(options.max_workers),
+      workers_(std::make_unique<WorkerTable>()) {
   live_pools().add(this);
 }
 
@@ -93,13 +140,13 @@ Scheduler::~Scheduler() {
 void Scheduler::spawn_worker() {
   cd::ScopedLock guard(state_mu_);
   std::size_t n = spawned_.load(std::memory_order_relaxed);
-  if (n >= workers_.size() || shutdown_.load(std::memory_order_relaxed)) return;
+  if (n >= max_workers_ || shutdown_.load(std::memory_order_relaxed)) return;
   auto worker = std::make_unique<Worker>(n);
   Worker* w = worker.get();
   w->thread = threading::Thread(
       threading::ThreadOptions{name_prefix_ + "_" + std::to_string(n), true},
       [this, w] { worker_main(*w); });
-  workers_[n] = std::move(worker);
+  workers_->put(n, std::move(worker));
   // Release: a thief that reads the new count sees the worker object.
   spawned_.store(n + 1, std::memory_order_release);
   w->thread.start();
@@ -118,7 +165,8 @@ void Scheduler::submit(StateBase* task) {
     // From one of our own tasks: no race with shutdown is possible, since
     // this worker drains its deque before it exits.
     if (shutdown_.load(std::memory_order_relaxed)) {
-      task->release();
+      task->cancel();
+      drop_unrun(task);
       throw RuntimeError("cannot schedule new futures after shutdown");
     }
     static_cast<Worker*>(tls_worker)->deque.push(task);
@@ -128,7 +176,8 @@ void Scheduler::submit(StateBase* task) {
     if (shutdown_.load(std::memory_order_seq_cst) ||
         broken_.load(std::memory_order_seq_cst)) {
       submitting_.fetch_sub(1, std::memory_order_release);
-      task->release();
+      task->cancel();
+      drop_unrun(task);
       if (claimed_idle) grant_idle_token();
       if (broken_.load(std::memory_order_relaxed)) {
         cd::ScopedLock guard(state_mu_);
@@ -179,14 +228,14 @@ bool Scheduler::notify_work() {
   // Dekker with a worker that stops searching or goes to sleep (see the
   // header): the inbox push that published the task is a seq_cst exchange
   // and these loads are seq_cst, while the worker's update of searching_ or
-  // sleepers_ is a seq_cst read-modify-write followed by a seq_cst read of
-  // the inbox tail. In the single order of those four, either the worker
+  // its announcement on idle_ is a seq_cst read-modify-write followed by a
+  // seq_cst read of the inbox tail. In the single order of those four, either the worker
   // reads the task or we read the worker; no fence is needed on top.
   // Sleepers first: in a busy pool there are none, and that line stays in
   // the submitter's cache. A searching worker will find the task; waking a
   // sleeper as well would only make two threads race for one task.
-  if (sleepers_.load(std::memory_order_seq_cst) == 0) return false;
-  if (searching_.load(std::memory_order_seq_cst) == 0) wake_one();
+  if (!idle_.has_waiters()) return false;
+  if (searching_.load(std::memory_order_seq_cst) == 0) idle_.wake_one();
   return true;
 }
 
@@ -194,21 +243,17 @@ bool Scheduler::hint_work() {
   // A task on a worker's own deque cannot be stranded: its owner is awake
   // (running the task that pushed it) and looks at its own deque before it
   // sleeps. Waking another worker only adds parallelism, so this reads
-  // relaxed, without notify_work's handshake. In the rare race it loses (a
+  // without notify_work's handshake (x86 reads seq_cst as plainly as
+  // relaxed; the order is not relied on here). In the rare race it loses (a
   // worker announcing its sleep just now, not yet visible here), that worker
   // sleeps until the next push or submit wakes it. Once every worker runs,
   // the answer decides nothing, and searching_ (a line that workers write
   // often) is not read.
-  if (sleepers_.load(std::memory_order_relaxed) == 0) {
+  if (!idle_.has_waiters()) {
     return all_started() || searching_.load(std::memory_order_relaxed) != 0;
   }
-  if (searching_.load(std::memory_order_relaxed) == 0) wake_one();
+  if (searching_.load(std::memory_order_relaxed) == 0) idle_.wake_one();
   return true;
-}
-
-void Scheduler::wake_one() {
-  epoch_.fetch_add(1, std::memory_order_seq_cst);
-  cd::futex_wake(epoch_, 1);
 }
 
 StateBase* Scheduler::take_from_inbox() {
@@ -234,7 +279,7 @@ StateBase* Scheduler::find_task(Worker& self) {
   for (std::size_t k = 0; k < n; ++k) {
     self.victim = self.victim + 1 < n ? self.victim + 1 : 0;
     if (self.victim == self.index) continue;
-    Worker* victim = workers_[self.victim].get();
+    Worker* victim = workers_->get(self.victim);
     if (victim->deque.maybe_empty()) continue;
     if (StateBase* task = victim->deque.steal()) return task;
   }
@@ -245,7 +290,7 @@ bool Scheduler::has_work() {
   if (inbox_.maybe_nonempty()) return true;
   std::size_t n = spawned_.load(std::memory_order_acquire);
   for (std::size_t i = 0; i < n; ++i) {
-    if (!workers_[i]->deque.maybe_empty()) return true;
+    if (!workers_->get(i)->deque.maybe_empty()) return true;
   }
   return false;
 }
@@ -293,12 +338,12 @@ void Scheduler::worker_main(Worker& self) {
         submitting_.load(std::memory_order_seq_cst) == 0 && !has_work()) {
       break;
     }
-    sleepers_.fetch_add(1, std::memory_order_seq_cst);
-    std::uint32_t epoch = epoch_.load(std::memory_order_seq_cst);
+    const auto key = idle_.prepare_wait();
     if (!has_work() && !shutdown_.load(std::memory_order_seq_cst)) {
-      cd::futex_wait(epoch_, epoch, Deadline::never());
+      idle_.wait(key, Deadline::never());
+    } else {
+      idle_.cancel_wait();
     }
-    sleepers_.fetch_sub(1, std::memory_order_relaxed);
   }
   tls_scheduler = nullptr;
   tls_worker = nullptr;
@@ -312,10 +357,7 @@ StateBase* Scheduler::search(Worker& self) {
   // picked up without system calls. Yielding matters when there are more
   // threads than cores: a searcher must not keep the submitter that would
   // feed it off its core.
-  for (int i = 0; task == nullptr && i < cd::spin_limit(); ++i) {
-    cd::cpu_relax();
-    task = find_task(self);
-  }
+  sys::spin_until([&] { return (task = find_task(self)) != nullptr; });
   constexpr int kYields = 16;
   for (int i = 0; task == nullptr && i < kYields; ++i) {
     std::this_thread::yield();
@@ -333,17 +375,14 @@ StateBase* Scheduler::search(Worker& self) {
   return task;
 }
 
-void Scheduler::wake_all_sleepers() {
-  epoch_.fetch_add(1, std::memory_order_seq_cst);
-  cd::futex_wake_all(epoch_);
-}
-
 bool Scheduler::help_until(const std::function<bool()>& ready, StateBase* watch,
                            const Deadline& deadline) {
   Worker& self = *static_cast<Worker*>(tls_worker);
   // Told of the watched future's completion, it bumps the epoch that this
   // worker sleeps on, so one sleep waits for "the future is done" and
   // "there is work to run" at once. (A Signal does the same by itself.)
+  // It wakes unconditionally: the completion it reacts to is an acq_rel
+  // step, not the seq_cst one that EventCount::has_waiters pairs with.
   struct EpochWaker final : CompletionWaiter {
     explicit EpochWaker(Scheduler& s) : scheduler(s) {}
     void on_done(StateBase&) override { scheduler.wake_all_sleepers(); }
@@ -351,11 +390,9 @@ bool Scheduler::help_until(const std::function<bool()>& ready, StateBase* watch,
   } waker(*this);
   bool registered = false;
   while (!ready()) {
-    StateBase* task = find_task(self);
-    for (int i = 0; task == nullptr && i < cd::spin_limit() && !ready(); ++i) {
-      cd::cpu_relax();
-      task = find_task(self);
-    }
+    StateBase* task = nullptr;
+    sys::spin_until(
+        [&] { return (task = find_task(self)) != nullptr || ready(); });
     if (task != nullptr) {
       execute(task, false);  // not idle after it: inside the waiting task
       continue;
@@ -366,13 +403,12 @@ bool Scheduler::help_until(const std::function<bool()>& ready, StateBase* watch,
       if (!watch->add_waiter(waker)) continue;
       registered = true;
     }
-    sleepers_.fetch_add(1, std::memory_order_seq_cst);
-    std::uint32_t epoch = epoch_.load(std::memory_order_seq_cst);
-    bool woken = true;
-    if (!ready() && !has_work())
-      woken = cd::futex_wait(epoch_, epoch, deadline);
-    sleepers_.fetch_sub(1, std::memory_order_relaxed);
-    if (!woken) break;
+    const auto key = idle_.prepare_wait();
+    if (ready() || has_work()) {
+      idle_.cancel_wait();
+    } else if (!idle_.wait(key, deadline)) {
+      break;
+    }
   }
   if (registered) watch->remove_waiter(waker);
   return ready();
@@ -388,7 +424,7 @@ void Scheduler::break_pool(const std::string& reason) {
   wait_for_submitters();
   for (StateBase* task : inbox_.drain()) {
     task->try_set_exception(std::make_exception_ptr(BrokenThreadPool(reason)));
-    task->release();
+    drop_unrun(task);
   }
 }
 
@@ -399,11 +435,10 @@ void Scheduler::shutdown(bool wait, bool cancel_futures) {
   if (cancel_futures) {
     for (StateBase* task : inbox_.drain()) {
       task->cancel();
-      task->release();
+      drop_unrun(task);
     }
   }
-  epoch_.fetch_add(1, std::memory_order_seq_cst);
-  cd::futex_wake_all(epoch_);
+  idle_.wake_all();
   if (!wait) return;
   std::size_t n = 0;
   {
@@ -413,9 +448,17 @@ void Scheduler::shutdown(bool wait, bool cancel_futures) {
     n = spawned_.load(std::memory_order_relaxed);
   }
   for (std::size_t i = 0; i < n; ++i) {
-    if (tls_worker == workers_[i].get()) continue;  // shutdown from a task
-    workers_[i]->thread.join();
+    if (tls_worker == workers_->get(i)) continue;  // shutdown from a task
+    workers_->get(i)->thread.join();
   }
+}
+
+void schedule(Scheduler& scheduler, StateBase* task) {
+  scheduler.submit(task);
+}
+
+void SchedulerDeleter::operator()(Scheduler* scheduler) const noexcept {
+  delete scheduler;
 }
 
 bool wait_for_state(StateBase& state, const Deadline& deadline) {
@@ -445,4 +488,4 @@ bool Signal::wait_until(const Deadline& deadline) {
   return set;
 }
 
-}  // namespace concur::futures::detail
+}  // namespace concur::futures_detail

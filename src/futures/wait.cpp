@@ -2,7 +2,9 @@
 
 #include "concur/futures.hpp"
 
-namespace concur::futures::detail {
+namespace concur::futures_detail {
+
+using futures::ReturnWhen;
 
 namespace {
 
@@ -72,4 +74,4 @@ void wait_states(const std::vector<StateBase*>& states, ReturnWhen when,
   for (StateBase* s : registered) s->remove_waiter(waiter);
 }
 
-}  // namespace concur::futures::detail
+}  // namespace concur::futures_detail

@@ -10,21 +10,27 @@
 
 namespace concur::threading {
 
-Barrier::Barrier(std::size_t parties, std::function<void()> action,
+namespace {
+std::size_t checked_parties(std::ptrdiff_t parties) {
+  if (parties < 1) throw ValueError("parties must be >= 1");
+  return static_cast<std::size_t>(parties);
+}
+}  // namespace
+
+Barrier::Barrier(std::ptrdiff_t parties, std::function<void()> action,
                  std::optional<Duration> timeout)
-    : parties_(parties), action_(std::move(action)), timeout_(timeout) {
-  if (parties == 0) throw ValueError("parties must be > 0");
-  if (timeout && *timeout < Duration::zero()) {
-    throw ValueError("timeout value must be a non-negative duration");
-  }
+    : parties_(checked_parties(parties)),
+      action_(std::move(action)),
+      timeout_(timeout) {
+  if (timeout) sys::checked_timeout(*timeout);
 }
 
 std::size_t Barrier::wait() {
-  return wait_until(timeout_ ? detail::Deadline::after(*timeout_)
-                             : detail::Deadline::never());
+  return wait_until(timeout_ ? sys::Deadline::after(*timeout_)
+                             : sys::Deadline::never());
 }
 
-std::size_t Barrier::wait_until(const detail::Deadline& deadline) {
+std::size_t Barrier::wait_until(const sys::Deadline& deadline) {
   concur::detail::ScopedLock guard(lock_);
   enter();
   std::size_t index = count_++;
@@ -61,7 +67,7 @@ void Barrier::release_cycle() {
   cond_.notify_all();
 }
 
-void Barrier::wait_cycle(const detail::Deadline& deadline) {
+void Barrier::wait_cycle(const sys::Deadline& deadline) {
   auto left = deadline.is_never() ? Duration::max() : deadline.remaining();
   if (!cond_.wait_for(
           [this]() CONCUR_NO_THREAD_SAFETY_ANALYSIS {

@@ -2,12 +2,12 @@
 #include <cstdint>
 #include <memory>
 
-#include "concur/detail/futex.hpp"
+#include "concur/detail/sys/futex.hpp"
+#include "concur/detail/sys/spin.hpp"
 #include "concur/threading.hpp"
 
 namespace concur::threading {
 
-namespace cd = concur::detail;
 
 // One waiting thread, on that thread's stack. It is linked into the
 // Condition's list while the lock is held, and stays alive until wait()
@@ -30,13 +30,14 @@ struct Condition::Waiter {
   Waiter* next = nullptr;
 
   // Sleeps until notified or until the deadline; returns whether notified.
-  bool park(const cd::Deadline& deadline) {
+  bool park(const sys::Deadline& deadline) {
     // Acquire on every read of kNotified: pairs with the notifier's release,
     // although the lock that wait() re-acquires already orders everything
     // that matters; the waiter reads no data through the node itself.
-    for (int i = 0; i < cd::spin_limit(); ++i) {
-      if (state.load(std::memory_order_acquire) == kNotified) return true;
-      cd::cpu_relax();
+    if (sys::spin_until([this] {
+          return state.load(std::memory_order_acquire) == kNotified;
+        })) {
+      return true;
     }
     std::uint32_t expected = kWaiting;
     if (!state.compare_exchange_strong(expected, kParked,
@@ -44,7 +45,7 @@ struct Condition::Waiter {
       return true;  // notified while spinning
     }
     while (state.load(std::memory_order_acquire) == kParked) {
-      if (!cd::futex_wait(state, kParked, deadline)) {
+      if (!sys::futex_wait(state, kParked, deadline)) {
         return state.load(std::memory_order_acquire) == kNotified;
       }
     }
@@ -54,7 +55,7 @@ struct Condition::Waiter {
   // Called by a notifier holding the lock, after unlinking the node.
   void wake() noexcept {
     if (state.exchange(kNotified, std::memory_order_release) == kParked) {
-      cd::futex_wake(state, 1);
+      sys::futex_wake(state, 1);
     }
   }
 };
@@ -93,7 +94,7 @@ void Condition::unlink(Waiter* waiter) noexcept {
   waiter->prev = waiter->next = nullptr;
 }
 
-bool Condition::wait_until(const cd::Deadline& deadline)
+bool Condition::wait_until(const sys::Deadline& deadline)
     CONCUR_NO_THREAD_SAFETY_ANALYSIS {
   if (!is_owned()) throw RuntimeError("cannot wait on un-acquired lock");
   Waiter self;
@@ -123,7 +124,7 @@ bool Condition::wait_until(const cd::Deadline& deadline)
   return notified;
 }
 
-void Condition::notify(std::size_t n) {
+void Condition::notify(std::ptrdiff_t n) {
   if (!is_owned()) throw RuntimeError("cannot notify on un-acquired lock");
   while (n > 0 && head_ != nullptr) {
     Waiter* waiter = head_;

@@ -1,13 +1,13 @@
 #include <atomic>
 #include <cstdint>
 
-#include "concur/detail/futex.hpp"
+#include "concur/detail/sys/futex.hpp"
+#include "concur/detail/sys/spin.hpp"
 #include "concur/threading.hpp"
 
 namespace concur::threading {
 
-namespace cd = concur::detail;
-using cd::CountedFutex;
+using sys::CountedFutex;
 
 void Event::set() {
   auto& v = state_.value();
@@ -33,7 +33,7 @@ void Event::clear() noexcept {
   state_.value().fetch_and(~kSetBit, std::memory_order_relaxed);
 }
 
-bool Event::wait_until(const cd::Deadline& deadline) {
+bool Event::wait_until(const sys::Deadline& deadline) {
   auto& v = state_.value();
   // Acquire on every load that can return true: pairs with set().
   const std::uint32_t seen =
@@ -44,10 +44,7 @@ bool Event::wait_until(const cd::Deadline& deadline) {
   auto was_set = [&] {
     return CountedFutex::word_of(v.load(std::memory_order_seq_cst)) != seen;
   };
-  for (int i = 0; i < cd::spin_limit(); ++i) {
-    if (was_set()) return true;
-    cd::cpu_relax();
-  }
+  if (sys::spin_until(was_set)) return true;
   v.fetch_add(CountedFutex::kOneSleeper, std::memory_order_seq_cst);
   bool result = true;
   while (!was_set()) {

@@ -6,14 +6,14 @@
 
 #include "concur/threading.hpp"
 
-namespace concur::threading::detail {
+namespace concur::threading_detail {
 
 // What one local<T> shares with the threads that hold a value for it. The
 // local owns it; each thread keeps only a weak reference, so destroying the
 // local destroys every thread's value at once.
 struct LocalControl {
   std::uint64_t id = 0;  // never reused, unlike the address
-  Lock mu;
+  threading::Lock mu;
   // Each thread's value, by thread key. Guarded by mu.
   std::unordered_map<std::uint64_t, std::shared_ptr<void>> values;
 };
@@ -86,4 +86,4 @@ std::uint64_t local_id(const LocalControl& control) noexcept {
 
 void local_release_thread() noexcept { tls_slots.release(); }
 
-}  // namespace concur::threading::detail
+}  // namespace concur::threading_detail

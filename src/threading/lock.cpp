@@ -1,37 +1,36 @@
 #include <atomic>
 #include <cstdint>
 
-#include "concur/detail/futex.hpp"
+#include "concur/detail/sys/futex.hpp"
+#include "concur/detail/sys/spin.hpp"
 #include "concur/threading.hpp"
 
-namespace concur::threading {
-
-namespace detail {
-std::uint64_t next_thread_key() noexcept {
+std::uint64_t concur::threading_detail::next_thread_key() noexcept {
   // Relaxed: the key only has to be unique, and fetch_add hands out each
   // value once whatever the ordering.
   static std::atomic<std::uint64_t> counter{0};
   return counter.fetch_add(1, std::memory_order_relaxed) + 1;
 }
-}  // namespace detail
 
-bool Lock::acquire_slow(const detail::Deadline& deadline) {
+namespace concur::threading {
+
+bool Lock::acquire_slow(const sys::Deadline& deadline) {
   // Spin first: on a multi-core machine the holder is usually about to
   // release, and a context switch costs far more than a few hundred pauses.
-  for (int i = 0; i < concur::detail::spin_limit(); ++i) {
-    std::uint32_t s = state_.load(std::memory_order_relaxed);
-    if (s == kUnlocked &&
-        state_.compare_exchange_weak(s, kLocked, std::memory_order_acquire,
-                                     std::memory_order_relaxed)) {
-      return true;
-    }
-    concur::detail::cpu_relax();
+  if (sys::spin_until([this] {
+        std::uint32_t s = state_.load(std::memory_order_relaxed);
+        return s == kUnlocked &&
+               state_.compare_exchange_weak(s, kLocked,
+                                            std::memory_order_acquire,
+                                            std::memory_order_relaxed);
+      })) {
+    return true;
   }
   // Mark the lock contended before sleeping so that release() wakes us. The
   // exchange also takes the lock if it was free (then we keep kContended:
   // other sleepers may exist). Acquire: as in try_fast().
   while (state_.exchange(kContended, std::memory_order_acquire) != kUnlocked) {
-    if (!concur::detail::futex_wait(state_, kContended, deadline)) {
+    if (!sys::futex_wait(state_, kContended, deadline)) {
       return false;
     }
   }
@@ -40,7 +39,7 @@ bool Lock::acquire_slow(const detail::Deadline& deadline) {
 
 void Lock::release_slow(std::uint32_t previous) {
   if (previous == kUnlocked) throw RuntimeError("release unlocked lock");
-  concur::detail::futex_wake(state_, 1);
+  sys::futex_wake(state_, 1);
 }
 
 void RLock::release() {
@@ -51,7 +50,7 @@ void RLock::release() {
   }
 }
 
-bool RLock::acquire_until(const detail::Deadline& deadline) {
+bool RLock::acquire_until(const sys::Deadline& deadline) {
   return lock_.acquire_slow(deadline);
 }
 

@@ -3,12 +3,13 @@
 #include <limits>
 #include <string>
 
-#include "concur/detail/futex.hpp"
+#include "concur/detail/sys/futex.hpp"
+#include "concur/detail/sys/spin.hpp"
 #include "concur/threading.hpp"
 
 namespace concur::threading {
 
-namespace cd = concur::detail;
+using sys::CountedFutex;
 
 namespace {
 constexpr std::int64_t kMaxValue = std::numeric_limits<std::uint32_t>::max();
@@ -25,17 +26,14 @@ std::uint32_t Semaphore::checked_count(std::int64_t n, const char* what) {
   return static_cast<std::uint32_t>(n);
 }
 
-bool Semaphore::acquire_slow(const cd::Deadline& deadline) {
-  for (int i = 0; i < cd::spin_limit(); ++i) {
-    if (try_take()) return true;
-    cd::cpu_relax();
-  }
+bool Semaphore::acquire_slow(const sys::Deadline& deadline) {
+  if (sys::spin_until([this] { return try_take(); })) return true;
   // Count ourselves as a sleeper before the final check, so that a release
   // either sees us (and wakes us) or made the counter non-zero before our
   // futex compares it (and the futex returns at once). seq_cst on both
   // sides gives the single order this store-then-load pattern needs.
   auto& v = state_.value();
-  v.fetch_add(cd::CountedFutex::kOneSleeper, std::memory_order_seq_cst);
+  v.fetch_add(CountedFutex::kOneSleeper, std::memory_order_seq_cst);
   bool taken = false;
   while (!(taken = try_take())) {
     if (!state_.wait(0, deadline)) {
@@ -43,7 +41,7 @@ bool Semaphore::acquire_slow(const cd::Deadline& deadline) {
       break;
     }
   }
-  v.fetch_sub(cd::CountedFutex::kOneSleeper, std::memory_order_relaxed);
+  v.fetch_sub(CountedFutex::kOneSleeper, std::memory_order_relaxed);
   return taken;
 }
 
@@ -52,7 +50,7 @@ void Semaphore::add(std::int64_t n, std::uint32_t bound, const char* overflow) {
   auto& v = state_.value();
   std::uint64_t cur = v.load(std::memory_order_relaxed);
   do {
-    if (n > static_cast<std::int64_t>(bound) - cd::CountedFutex::word_of(cur)) {
+    if (n > static_cast<std::int64_t>(bound) - CountedFutex::word_of(cur)) {
       throw ValueError(overflow);
     }
     // seq_cst: the release half publishes what this thread did before
@@ -63,7 +61,7 @@ void Semaphore::add(std::int64_t n, std::uint32_t bound, const char* overflow) {
                                     std::memory_order_seq_cst,
                                     std::memory_order_relaxed));
   // After the CAS only the address is used: the semaphore may be gone.
-  if (cd::CountedFutex::sleepers_of(cur) != 0) {
+  if (CountedFutex::sleepers_of(cur) != 0) {
     state_.wake(n > 0x7fffffff ? 0x7fffffff : static_cast<int>(n));
   }
 }

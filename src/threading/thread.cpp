@@ -13,14 +13,19 @@
 #include <utility>
 #include <vector>
 
-#include "concur/detail/futex.hpp"
+#include "common/exit_registry.hpp"
+#include "concur/detail/sys/futex.hpp"
 #include "concur/threading.hpp"
 
 namespace concur::threading {
 
-namespace cd = concur::detail;
+}  // namespace concur::threading
 
-namespace detail {
+namespace concur::threading_detail {
+
+using threading::Event;
+using threading::Lock;
+using threading::Thread;
 
 // What every handle of one thread shares. The OS thread holds a reference
 // while it runs, so a targeted thread outlives its handles.
@@ -68,9 +73,11 @@ struct ThreadState : std::enable_shared_from_this<ThreadState> {
   ThreadState* next = nullptr;
 };
 
-}  // namespace detail
+}  // namespace concur::threading_detail
 
-using detail::ThreadState;
+namespace concur::threading {
+
+using threading_detail::ThreadState;
 
 namespace {
 
@@ -203,24 +210,21 @@ std::string current_exception_type() {
 }
 
 // Python's threading._shutdown: at normal exit, wait for every non-daemon
-// thread. Built at the first start(), so it is destroyed (runs) before
-// anything constructed earlier, such as the user's globals and std::cout.
-struct ExitJoiner {
-  ~ExitJoiner() {
-    ThreadState* self = tls_current;
-    for (;;) {
-      std::vector<std::shared_ptr<ThreadState>> pending;
-      for (auto& s : registry().snapshot()) {
-        if (s->kind == ThreadState::Kind::kUser && s.get() != self &&
-            !s->daemon.load(std::memory_order_relaxed)) {
-          pending.push_back(std::move(s));
-        }
+// thread (the exit sequence's kThreads stage, after the pools' drain).
+void join_non_daemon_threads() {
+  ThreadState* self = tls_current;
+  for (;;) {
+    std::vector<std::shared_ptr<ThreadState>> pending;
+    for (auto& s : registry().snapshot()) {
+      if (s->kind == ThreadState::Kind::kUser && s.get() != self &&
+          !s->daemon.load(std::memory_order_relaxed)) {
+        pending.push_back(std::move(s));
       }
-      if (pending.empty()) return;
-      for (auto& s : pending) s->finished.wait();
     }
+    if (pending.empty()) return;
+    for (auto& s : pending) s->finished.wait();
   }
-};
+}
 
 void report_uncaught(ThreadState& state) {
   ExceptHookArgs args{std::current_exception(), current_exception_type(),
@@ -251,7 +255,7 @@ extern "C" void* concur_thread_main(void* arg) {
   if (state->native_id.exchange(static_cast<std::uint32_t>(kernel_tid()),
                                 std::memory_order_release) ==
       ThreadState::kNativeIdWaiter) {
-    cd::futex_wake_all(state->native_id);
+    sys::futex_wake_all(state->native_id);
   }
   {
     concur::detail::ScopedLock guard(state->mu);
@@ -282,7 +286,7 @@ extern "C" void* concur_thread_main(void* arg) {
   }
   // As Python does: the target and its arguments die with the run.
   state->target.reset();
-  detail::local_release_thread();
+  threading_detail::local_release_thread();
   registry().remove(state.get());
   state->finished.set();
   tls_current = nullptr;
@@ -293,7 +297,7 @@ Thread::Thread() : Thread(ThreadOptions{}, nullptr) {}
 Thread::Thread(ThreadOptions options) : Thread(std::move(options), nullptr) {}
 
 Thread::Thread(ThreadOptions options,
-               std::unique_ptr<detail::Callable> target) {
+               std::unique_ptr<threading_detail::Callable> target) {
   bool daemon = options.daemon.has_value()
                     ? *options.daemon
                     : current_state()->daemon.load(std::memory_order_relaxed);
@@ -355,7 +359,12 @@ void Thread::start() {
     s.in_run = !s.target;
     s.started.store(true, std::memory_order_release);
   }
-  static ExitJoiner exit_joiner;
+  static const bool joins_at_exit = [] {
+    concur::detail::at_exit(concur::detail::ExitStage::kThreads,
+                            join_non_daemon_threads);
+    return true;
+  }();
+  static_cast<void>(joins_at_exit);
   registry().add(&s);
 
   pthread_attr_t attr;
@@ -385,7 +394,7 @@ void Thread::start() {
   s.ident.store(static_cast<std::uint64_t>(tid), std::memory_order_relaxed);
 }
 
-bool Thread::join_until(const detail::Deadline& deadline) {
+bool Thread::join_until(const sys::Deadline& deadline) {
   if (!state_->started.load(std::memory_order_acquire)) {
     throw RuntimeError("cannot join thread before it is started");
   }
@@ -441,7 +450,7 @@ std::optional<long> Thread::native_id() const noexcept {
                                                std::memory_order_acquire)) {
       continue;
     }
-    cd::futex_wait(word, ThreadState::kNativeIdWaiter, cd::Deadline::never());
+    sys::futex_wait(word, ThreadState::kNativeIdWaiter, sys::Deadline::never());
     id = word.load(std::memory_order_acquire);
   }
   return static_cast<long>(id);
@@ -483,9 +492,9 @@ void default_excepthook(const ExceptHookArgs& args) {
 
 Timer::Timer(std::shared_ptr<Event> finished,
              std::chrono::steady_clock::duration interval,
-             std::unique_ptr<detail::Callable> function)
+             std::unique_ptr<threading_detail::Callable> function)
     : Thread(ThreadOptions{},
-             detail::bind_call([finished, interval, fn = std::move(function)] {
+             threading_detail::bind_call([finished, interval, fn = std::move(function)] {
                if (!finished->wait(interval)) (*fn)();
                finished->set();
              })),

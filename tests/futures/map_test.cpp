@@ -11,6 +11,7 @@
 #include <poll.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstdio>
@@ -173,24 +174,63 @@ TEST(Map, MoveOnlyResults) {
   ThreadPoolExecutor pool(2);
   std::vector<int> items{1, 2, 3};
   std::vector<int> got;
-  for (std::unique_ptr<int> p :
+  for (auto& p :
        pool.map([](int x) { return std::make_unique<int>(x * 10); }, items)) {
-    got.push_back(*p);
+    std::unique_ptr<int> taken = std::move(p);
+    got.push_back(*taken);
   }
   EXPECT_EQ(got, (std::vector<int>{10, 20, 30}));
 }
 
-TEST(Map, ResultsAreHandedOverNotKept) {
+TEST(Map, ResultsAreLetGoOnceIterationMovesOn) {
   // Python's test_free_reference: the iteration keeps no reference to a
-  // result it has yielded.
+  // result it has moved past.
   ThreadPoolExecutor pool(2);
   std::vector<int> items = Iota(10);
-  for (std::shared_ptr<int> obj :
+  std::weak_ptr<int> previous;
+  int seen = 0;
+  for (auto& obj :
        pool.map([](int x) { return std::make_shared<int>(x); }, items)) {
-    std::weak_ptr<int> watch = obj;
-    obj.reset();
-    EXPECT_TRUE(watch.expired());
+    EXPECT_TRUE(previous.expired()) << "item " << seen;
+    previous = obj;
+    ++seen;
   }
+  EXPECT_TRUE(previous.expired());
+  EXPECT_EQ(seen, 10);
+}
+
+TEST(Map, ResultsOfAChunkAreLetGoAfterIt) {
+  ThreadPoolExecutor pool(2);
+  std::vector<int> items = Iota(10);
+  std::vector<std::weak_ptr<int>> watched;
+  auto results = pool.map([](int x) { return std::make_shared<int>(x); },
+                          items, MapOptions{.chunksize = 5});
+  for (auto it = results.begin(); it != results.end(); ++it) {
+    watched.push_back(*it);
+    const std::size_t n = watched.size();
+    // Still in the first chunk: all of it kept. In the second: the first
+    // let go.
+    for (std::size_t i = 0; i < n; ++i) {
+      EXPECT_EQ(watched[i].expired(), n > 5 && i < 5) << i << " at " << n;
+    }
+  }
+}
+
+TEST(Map, ElementsAreLvaluesThatCanBeReadTwice) {
+  ThreadPoolExecutor pool(2);
+  std::vector<int> items = Iota(20);
+  long total = 0;
+  for (const auto& r : pool.map([](int x) { return x * x; }, items)) {
+    total += r;
+    total += r;
+  }
+  EXPECT_EQ(total, 2 * 2470);
+  std::vector<bool> odd;
+  for (auto& b : pool.map([](int x) { return x % 2 == 1; }, items)) {
+    bool& ref = b;  // a bool, not std::vector<bool>'s proxy
+    odd.push_back(ref);
+  }
+  EXPECT_EQ(std::count(odd.begin(), odd.end(), true), 10);
 }
 
 TEST(Map, SubmitsEagerlyWithoutIteration) {
@@ -397,7 +437,7 @@ TEST(Map, Chunksize) {
   // Results in order whatever the chunk size, including a short last chunk.
   ThreadPoolExecutor pool(3);
   std::vector<int> items = Iota(100);
-  for (std::size_t chunk : {1u, 2u, 3u, 7u, 100u, 1000u}) {
+  for (std::ptrdiff_t chunk : {1, 2, 3, 7, 100, 1000}) {
     auto got = pool.map([](int x) { return -x; }, items,
                         MapOptions{.chunksize = chunk})
                    .to_vector();

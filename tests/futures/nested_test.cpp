@@ -159,7 +159,7 @@ TEST(Nested, ChainStolenByAWaitingWorkerCompletes) {
   release_a.set();
   task1_started.wait();
   release_b.set();  // B alone runs tasks 2..16
-  chain_running.wait(10s);
+  ASSERT_TRUE(chain_running.wait(10s));
   links[kChain + 1].set_result(0);
   release_task1.set();
   try {

@@ -44,7 +44,7 @@ TYPED_TEST(ShutdownTest, EmptyQueueRefusesPutAndGet) {
   // ShutDown, not Empty, from every form of get.
   EXPECT_THROW(q.get_nowait(), ShutDown);
   EXPECT_THROW(q.get(1h), ShutDown);
-  EXPECT_THROW(q.try_get(), ShutDown);
+  EXPECT_THROW(static_cast<void>(q.try_get()), ShutDown);
 }
 
 TYPED_TEST(ShutdownTest, RefusedPutsAreNotUnfinishedTasks) {
@@ -184,7 +184,7 @@ TYPED_TEST(ShutdownTest, BlockedGettersWakeWithShutDown) {
     std::vector<std::thread> threads;
     threads.push_back(StartBlocked(refuse([&] { q.get(); })));
     threads.push_back(StartBlocked(refuse([&] { q.get(1h); })));
-    threads.push_back(StartBlocked(refuse([&] { q.try_get(1h); })));
+    threads.push_back(StartBlocked(refuse([&] { static_cast<void>(q.try_get(1h)); })));
     EXPECT_EQ(refused, 0);
     q.shutdown(immediate);
     for (auto& t : threads) t.join();

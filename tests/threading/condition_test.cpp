@@ -400,13 +400,13 @@ TEST(Condition, WaitForTrueReturnsAtOnce) {
 TEST(Condition, WaitWithoutTheLockThrowsRuntimeError) {
   Condition by_default;
   EXPECT_THROW(by_default.wait(), concur::RuntimeError);
-  EXPECT_THROW(by_default.wait(10ms), concur::RuntimeError);
+  EXPECT_THROW(static_cast<void>(by_default.wait(10ms)), concur::RuntimeError);
   EXPECT_THROW(by_default.wait_for([] { return false; }), concur::RuntimeError);
 
   Lock lock;
   Condition over_lock(lock);
   EXPECT_THROW(over_lock.wait(), concur::RuntimeError);
-  EXPECT_THROW(over_lock.wait(10ms), concur::RuntimeError);
+  EXPECT_THROW(static_cast<void>(over_lock.wait(10ms)), concur::RuntimeError);
   EXPECT_FALSE(lock.locked());
 
   RLock rlock;
@@ -457,9 +457,9 @@ TEST(Condition, NegativeTimeoutThrowsValueError) {
   Lock lock;
   Condition cond(lock);
   std::scoped_lock guard(cond);
-  EXPECT_THROW(cond.wait(-1ms), concur::ValueError);
-  EXPECT_THROW(cond.wait_for([] { return false; }, -1ms), concur::ValueError);
-  EXPECT_THROW(cond.acquire(-1ms), concur::ValueError);
+  EXPECT_THROW(static_cast<void>(cond.wait(-1ms)), concur::ValueError);
+  EXPECT_THROW(static_cast<void>(cond.wait_for([] { return false; }, -1ms)), concur::ValueError);
+  EXPECT_THROW(static_cast<void>(cond.acquire(-1ms)), concur::ValueError);
   EXPECT_TRUE(lock.locked());
 }
 

@@ -86,9 +86,9 @@ TEST(Event, ConcurrentWaitsTimeOut) {
 
 TEST(Event, NegativeTimeoutThrowsValueError) {
   Event event;
-  EXPECT_THROW(event.wait(-1ms), concur::ValueError);
+  EXPECT_THROW(static_cast<void>(event.wait(-1ms)), concur::ValueError);
   event.set();
-  EXPECT_THROW(event.wait(-1ms), concur::ValueError);
+  EXPECT_THROW(static_cast<void>(event.wait(-1ms)), concur::ValueError);
 }
 
 TEST(Event, WaitBlocksUntilSet) {

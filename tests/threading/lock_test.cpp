@@ -127,10 +127,10 @@ TEST(Lock, StateIsCleanAfterTimeout) {
 
 TEST(Lock, NegativeTimeoutThrowsValueError) {
   Lock lock;
-  EXPECT_THROW(lock.acquire(-1ms), concur::ValueError);
+  EXPECT_THROW(static_cast<void>(lock.acquire(-1ms)), concur::ValueError);
   EXPECT_FALSE(lock.locked());
   lock.acquire();
-  EXPECT_THROW(lock.acquire(-1s), concur::ValueError);
+  EXPECT_THROW(static_cast<void>(lock.acquire(-1s)), concur::ValueError);
   lock.release();
 }
 

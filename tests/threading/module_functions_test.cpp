@@ -122,7 +122,7 @@ TEST(CurrentThread, InAForeignThreadIsADaemonDummy) {
       join_threw = true;
     }
     try {
-      dummy->join(std::chrono::milliseconds(1));
+      static_cast<void>(dummy->join(std::chrono::milliseconds(1)));
     } catch (const concur::RuntimeError&) {
       timed_join_threw = true;
     }

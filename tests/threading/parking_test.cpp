@@ -111,7 +111,7 @@ TEST(Parking, EventWaitSleeps) {
 TEST(Parking, TimedEventWaitSleeps) {
   Event event;
   EXPECT_TRUE(
-      SleepsWhileBlocked([&] { event.wait(1h); }, [&] { event.set(); }));
+      SleepsWhileBlocked([&] { EXPECT_TRUE(event.wait(1h)); }, [&] { event.set(); }));
 }
 
 TEST(Parking, BarrierWaitSleeps) {

@@ -175,11 +175,11 @@ TEST(RLock, AcquireTimeoutSucceedsWhenReleasedInTime) {
 
 TEST(RLock, NegativeTimeoutThrowsValueError) {
   RLock lock;
-  EXPECT_THROW(lock.acquire(-1ms), concur::ValueError);
+  EXPECT_THROW(static_cast<void>(lock.acquire(-1ms)), concur::ValueError);
   EXPECT_FALSE(lock.locked());
   // Also when the acquire would re-enter.
   lock.acquire();
-  EXPECT_THROW(lock.acquire(-1ms), concur::ValueError);
+  EXPECT_THROW(static_cast<void>(lock.acquire(-1ms)), concur::ValueError);
   EXPECT_EQ(lock.recursion_count(), 1u);
   lock.release();
 }

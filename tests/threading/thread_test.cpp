@@ -312,7 +312,7 @@ TEST(Thread, StartTwiceThrowsRuntimeError) {
 TEST(Thread, JoinBeforeStartThrowsRuntimeError) {
   Thread t([] {});
   EXPECT_THROW(t.join(), concur::RuntimeError);
-  EXPECT_THROW(t.join(1ms), concur::RuntimeError);
+  EXPECT_THROW(static_cast<void>(t.join(1ms)), concur::RuntimeError);
 }
 
 TEST(Thread, JoinFromTheThreadItselfThrowsRuntimeError) {
@@ -325,7 +325,7 @@ TEST(Thread, JoinFromTheThreadItselfThrowsRuntimeError) {
       threw = true;
     }
     try {
-      current_thread().join(1ms);
+      static_cast<void>(current_thread().join(1ms));
     } catch (const concur::RuntimeError&) {
       threw_with_timeout = true;
     }
@@ -338,7 +338,7 @@ TEST(Thread, JoinFromTheThreadItselfThrowsRuntimeError) {
 
 TEST(Thread, MainThreadCannotJoinItself) {
   EXPECT_THROW(main_thread().join(), concur::RuntimeError);
-  EXPECT_THROW(current_thread().join(1ms), concur::RuntimeError);
+  EXPECT_THROW(static_cast<void>(current_thread().join(1ms)), concur::RuntimeError);
 }
 
 TEST(Thread, JoinTimeoutReturnsFalseWhileRunningAndTrueAfter) {
@@ -358,7 +358,7 @@ TEST(Thread, JoinTimeoutReturnsFalseWhileRunningAndTrueAfter) {
 TEST(Thread, JoinNegativeTimeoutThrowsValueError) {
   Thread t([] {});
   t.start();
-  EXPECT_THROW(t.join(-1ms), concur::ValueError);
+  EXPECT_THROW(static_cast<void>(t.join(-1ms)), concur::ValueError);
   t.join();
 }
 

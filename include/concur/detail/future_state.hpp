@@ -23,13 +23,13 @@
 #include <vector>
 
 #include "concur/detail/block_cache.hpp"
-#include "concur/detail/deadline.hpp"
+#include "concur/detail/sys/deadline.hpp"
 #include "concur/detail/thread_annotations.hpp"
 #include "concur/threading.hpp"
 
-namespace concur::futures::detail {
+namespace concur::futures_detail {
 
-using concur::detail::Deadline;
+using sys::Deadline;
 
 class StateBase;
 
@@ -153,7 +153,11 @@ class StateBase {
   // its value or exception, returning whether it ran (false if the task was
   // cancelled, or its result was set by hand, before it started);
   // publish_and_release() then completes the future and drops the pool's
-  // reference. A state that is not a task has nothing to run.
+  // reference. run_call() destroys the callable and its arguments, whether
+  // the call ran or not, so that nothing the call holds outlives it (as
+  // Python drops a work item once it has run): a pool passes every task it
+  // took through run_call() exactly once, also the tasks it drops unrun
+  // (after cancelling them). A state that is not a task has nothing to run.
   virtual bool run_call() { return false; }
   void publish_and_release() noexcept;
 
@@ -255,13 +259,16 @@ struct CallResult<F, Args...> {
 };
 
 // A submitted call: the state plus the callable and its arguments. It
-// starts with two references: its Future's and the pool queue's.
+// starts with two references: its Future's and the pool queue's. The call
+// lives from construction until run_call() (see StateBase), which is why it
+// is a union member: the destructor leaves it alone.
 template <class R, class F, class... Args>
 class Task final : public State<R> {
  public:
   template <class G, class... A>
   explicit Task(G&& fn, A&&... args)
       : State<R>(2), call_(std::forward<G>(fn), std::forward<A>(args)...) {}
+  ~Task() override {}
 
   std::stop_source* stop_source() noexcept override {
     if constexpr (kTakesStopToken<F, Args...>) {
@@ -272,6 +279,10 @@ class Task final : public State<R> {
   }
 
   bool run_call() override {
+    struct DropCall {
+      Task& task;
+      ~DropCall() { std::destroy_at(&task.call_); }
+    } drop{*this};
     if (!this->start_call()) return false;
     try {
       if constexpr (std::is_void_v<R>) {
@@ -300,11 +311,36 @@ class Task final : public State<R> {
         call_);
   }
 
-  std::tuple<F, Args...> call_;
+  union {
+    std::tuple<F, Args...> call_;
+  };
   // Only tasks that take a stop token pay for a stop source.
   [[no_unique_address]] std::conditional_t<kTakesStopToken<F, Args...>,
                                            std::stop_source, std::monostate>
       stop_;
 };
 
-}  // namespace concur::futures::detail
+class Scheduler;
+
+// Waits until `state` is done or the deadline passes; returns done(). On a
+// worker thread of a pool, runs that pool's tasks meanwhile.
+bool wait_for_state(StateBase& state, const Deadline& deadline);
+
+// An Event for waiting on several futures (wait(), as_completed()): the
+// futures' listeners set() it. Waited on from a pool's worker, the worker
+// runs the pool's tasks meanwhile, as wait_for_state does, and set() wakes
+// it. One thread waits on a Signal at a time.
+class Signal {
+ public:
+  void set();
+  void clear() noexcept { event_.clear(); }
+  bool is_set() const noexcept { return event_.is_set(); }
+  bool wait_until(const Deadline& deadline);
+
+ private:
+  threading::Event event_;
+  // The pool whose worker is waiting, if a worker is: set() wakes it.
+  std::atomic<Scheduler*> helper_{nullptr};
+};
+
+}  // namespace concur::futures_detail

@@ -1,5 +1,6 @@
-// Out-of-line template bodies of <concur/futures.hpp>: map() and
-// as_completed(). Included at the end of that header; not for direct use.
+// Out-of-line template bodies of <concur/futures.hpp>: ExecutorBase::map,
+// MapResults and as_completed(). Included at the end of that header; not
+// for direct use.
 #pragma once
 
 #include <deque>
@@ -8,21 +9,64 @@
 #include "concur/detail/progress_bar.hpp"
 #include "concur/futures.hpp"
 
+namespace concur::futures_detail {
+
+// One chunk of a map: fn applied to each item, in order. A plain function,
+// so that a chunk is submitted as a call like any other.
+template <class Fn, class Item, class R>
+typename futures::MapResults<R>::Chunk run_chunk(Fn fn,
+                                                 std::vector<Item> chunk) {
+  typename futures::MapResults<R>::Chunk out;
+  out.reserve(chunk.size());
+  for (auto& item : chunk) {
+    if constexpr (std::is_void_v<R>) {
+      std::apply(fn, item);
+      out.emplace_back();
+    } else {
+      out.push_back({std::apply(fn, item)});
+    }
+  }
+  return out;
+}
+
+}  // namespace concur::futures_detail
+
 namespace concur::futures {
 
 // ---------------------------------------------------------------------------
-// ThreadPoolExecutor::map
+// ExecutorBase::map
 
+template <class Derived>
+template <class F, class... Args>
+auto ExecutorBase<Derived>::map(F&& fn, Args&&... args) {
+  if constexpr (sizeof...(Args) > 0 &&
+                std::is_same_v<
+                    std::decay_t<decltype(std::get<sizeof...(Args) - 1>(
+                        std::declval<std::tuple<Args...>>()))>,
+                    MapOptions>) {
+    auto all = std::forward_as_tuple(std::forward<Args>(args)...);
+    return [&]<std::size_t... I>(std::index_sequence<I...>) {
+      return map_ranges(std::get<sizeof...(Args) - 1>(all), fn,
+                        std::get<I>(all)...);
+    }
+    (std::make_index_sequence<sizeof...(Args) - 1>{});
+  } else {
+    return map_ranges(MapOptions{}, fn, std::forward<Args>(args)...);
+  }
+}
+
+template <class Derived>
 template <class F, class... Ranges>
-auto ThreadPoolExecutor::map_ranges(const MapOptions& options, F& fn,
-                                    Ranges&&... ranges) {
+auto ExecutorBase<Derived>::map_ranges(const MapOptions& options, F& fn,
+                                       Ranges&&... ranges) {
   static_assert(sizeof...(Ranges) > 0, "map needs at least one range");
+  using Fn = std::decay_t<F>;
   using Item = std::tuple<std::ranges::range_value_t<Ranges>...>;
-  using R = std::invoke_result_t<F&, std::ranges::range_value_t<Ranges>&...>;
-  using Stored = detail::Stored<R>;
-  if (options.chunksize == 0) throw ValueError("chunksize must be >= 1");
-  std::optional<detail::Deadline> deadline;
-  if (options.timeout) deadline = detail::Deadline::after(*options.timeout);
+  using R = std::invoke_result_t<Fn&, std::ranges::range_value_t<Ranges>&...>;
+  if (options.chunksize < 1) throw ValueError("chunksize must be >= 1");
+  std::optional<sys::Deadline> deadline;
+  if (options.timeout) deadline = sys::Deadline::after(*options.timeout);
+  const auto chunksize = static_cast<std::size_t>(options.chunksize);
 
   auto its = std::make_tuple(std::ranges::begin(ranges)...);
   auto ends = std::make_tuple(std::ranges::end(ranges)...);
@@ -36,40 +80,34 @@ auto ThreadPoolExecutor::map_ranges(const MapOptions& options, F& fn,
     return item;
   };
 
-  std::vector<Future<std::vector<Stored>>> chunks;
+  Derived& executor = static_cast<Derived&>(*this);
+  std::vector<Future<typename MapResults<R>::Chunk>> chunks;
   std::size_t total = 0;
   while (!exhausted(kIndices)) {
     std::vector<Item> chunk;
-    chunk.reserve(options.chunksize);
-    while (chunk.size() < options.chunksize && !exhausted(kIndices)) {
+    chunk.reserve(chunksize);
+    while (chunk.size() < chunksize && !exhausted(kIndices)) {
       chunk.push_back(take(kIndices));
     }
     total += chunk.size();
-    chunks.push_back(submit([fn, chunk = std::move(chunk)]() mutable {
-      std::vector<Stored> out;
-      out.reserve(chunk.size());
-      for (auto& item : chunk) {
-        if constexpr (std::is_void_v<R>) {
-          std::apply(fn, item);
-          out.emplace_back();
-        } else {
-          out.push_back(std::apply(fn, item));
-        }
-      }
-      return out;
-    }));
+    chunks.push_back(executor.submit(&futures_detail::run_chunk<Fn, Item, R>,
+                                     Fn(fn), std::move(chunk)));
   }
   return MapResults<R>(
       std::move(chunks), deadline,
-      detail::ProgressBar::make(options.progress, total, "map"), total);
+      concur::detail::ProgressBar::make(options.progress, total, "map"),
+      total);
 }
 
+// ---------------------------------------------------------------------------
+// MapResults
+
 template <class R>
-MapResults<R>::MapResults(std::vector<Future<std::vector<Stored>>> chunks,
-                          std::optional<detail::Deadline> deadline,
-                          std::unique_ptr<detail::ProgressBar> progress,
-                          std::size_t total)
-    : chunks_(std::move(chunks)),
+MapResults<R>::MapResults(
+    std::vector<Future<Chunk>> chunks, std::optional<sys::Deadline> deadline,
+    std::unique_ptr<concur::detail::ProgressBar> progress, std::size_t total)
+    : chunks_(std::make_move_iterator(chunks.begin()),
+              std::make_move_iterator(chunks.end())),
       deadline_(deadline),
       progress_(std::move(progress)),
       total_(total) {}
@@ -83,70 +121,73 @@ template <class R>
 void MapResults<R>::wait_current() {
   try {
     if (deadline_) {
-      chunks_[chunk_].result(deadline_->remaining());
+      chunks_.front().result(deadline_->remaining());
     } else {
-      chunks_[chunk_].result();
+      chunks_.front().result();
     }
   } catch (...) {
     // As closing Python's map generator does: the rest will not be wanted.
     cancel_rest();
-    chunk_ = chunks_.size();
+    chunks_.clear();
     throw;
   }
 }
 
 template <class R>
-auto MapResults<R>::current() -> Stored {
+auto MapResults<R>::current() -> Stored& {
   wait_current();
-  return std::move(
-      detail::FutureAccess::state(chunks_[chunk_]).mutable_value()[item_]);
+  return futures_detail::FutureAccess::state(chunks_.front())
+      .mutable_value()[item_]
+      .value;
 }
 
 template <class R>
 void MapResults<R>::advance() {
   wait_current();
   if (progress_) progress_->update(++done_);
-  if (++item_ ==
-      detail::FutureAccess::state(chunks_[chunk_]).mutable_value().size()) {
-    ++chunk_;
+  if (++item_ == futures_detail::FutureAccess::state(chunks_.front())
+                     .mutable_value()
+                     .size()) {
+    chunks_.pop_front();
     item_ = 0;
   }
 }
 
 template <class R>
 void MapResults<R>::cancel_rest() noexcept {
-  for (std::size_t i = chunk_; i < chunks_.size(); ++i) chunks_[i].cancel();
+  for (auto& chunk : chunks_) chunk.cancel();
 }
 
 // ---------------------------------------------------------------------------
 // as_completed
 
 // Collects the futures that complete, for the iterating thread to pick up.
+// A future reports to it once, under the future's listener lock; the report
+// is finished, signal included, before take() can see it, so a future that
+// take() returned never touches the waiter again.
 template <class T>
-class AsCompleted<T>::Waiter final : public detail::CompletionWaiter {
+class AsCompleted<T>::Waiter final : public futures_detail::CompletionWaiter {
  public:
-  void on_done(detail::StateBase& state) override {
-    {
-      concur::detail::ScopedLock guard(mu_);
-      finished_.push_back(&state);
-    }
+  void on_done(futures_detail::StateBase& state) override {
+    concur::detail::ScopedLock guard(mu_);
+    finished_.push_back(&state);
     event_.set();
   }
-  std::vector<detail::StateBase*> take() {
+  std::vector<futures_detail::StateBase*> take() {
     concur::detail::ScopedLock guard(mu_);
-    // Cleared under the lock that on_done sets it after, so no completion
+    // Cleared under the lock that on_done sets it under, so no completion
     // is missed between the take and the next wait.
     event_.clear();
     return std::exchange(finished_, {});
   }
-  bool wait_until(const detail::Deadline& deadline) {
+  bool wait_until(const sys::Deadline& deadline) {
     return event_.wait_until(deadline);
   }
 
  private:
   threading::Lock mu_;
-  std::vector<detail::StateBase*> finished_ CONCUR_GUARDED_BY(mu_);
-  detail::Signal event_;
+  std::vector<futures_detail::StateBase*> finished_ CONCUR_GUARDED_BY(mu_);
+  futures_detail::Signal event_;
 };
 
 template <class T>
@@ -154,41 +195,39 @@ template <class Range>
 AsCompleted<T>::AsCompleted(const Range& futures,
                             const AsCompletedOptions& options)
     : waiter_(std::make_unique<Waiter>()) {
-  if (options.timeout) deadline_ = detail::Deadline::after(*options.timeout);
+  if (options.timeout) deadline_ = sys::Deadline::after(*options.timeout);
+  std::unordered_set<const void*> seen;
   for (const Future<T>& f : futures) {
-    auto& state = detail::FutureAccess::state(f);
-    if (pending_.contains(&state) ||
-        std::find(ready_.begin(), ready_.end(), f) != ready_.end()) {
-      continue;
-    }
+    if (!seen.insert(f.id()).second) continue;
     ++total_;
+    auto& state = futures_detail::FutureAccess::state(f);
     if (state.add_waiter(*waiter_)) {
       pending_.emplace(&state, f);
-      registered_.push_back(f);
     } else {
       ready_.push_back(f);
     }
   }
-  progress_ =
-      detail::ProgressBar::make(options.progress, total_, "as_completed");
+  progress_ = concur::detail::ProgressBar::make(options.progress, total_,
+                                                "as_completed");
 }
 
 template <class T>
 AsCompleted<T>::~AsCompleted() {
   if (!waiter_) return;  // moved from
-  // Every future the waiter was given to, finished or not: removing it
-  // takes the future's lock, under which a completing future runs
-  // on_done, so no completion is still inside the waiter when it dies.
-  for (auto& f : registered_) {
-    detail::FutureAccess::state(f).remove_waiter(*waiter_);
-  }
+  // The futures that have not reported: removing the waiter takes the
+  // future's listener lock, under which a completing future reports, so
+  // no report is still inside the waiter when it dies. (Those that have
+  // reported are done with it: see Waiter.)
+  for (auto& [state, future] : pending_) state->remove_waiter(*waiter_);
 }
 
 template <class T>
 void AsCompleted<T>::advance() {
   started_ = true;
+  // The future yielded last is let go here, before waiting for the next.
+  current_.reset();
   while (ready_.empty() && !pending_.empty()) {
-    for (detail::StateBase* state : waiter_->take()) {
+    for (futures_detail::StateBase* state : waiter_->take()) {
       auto it = pending_.find(state);
       if (it == pending_.end()) continue;
       ready_.push_back(std::move(it->second));
@@ -196,15 +235,13 @@ void AsCompleted<T>::advance() {
     }
     if (!ready_.empty()) break;
     if (!waiter_->wait_until(deadline_ ? *deadline_
-                                       : detail::Deadline::never())) {
-      detail::throw_timeout(std::to_string(pending_.size()) + " (of " +
-                            std::to_string(total_) + ") futures unfinished");
+                                       : sys::Deadline::never())) {
+      futures_detail::throw_timeout(std::to_string(pending_.size()) + " (of " +
+                                    std::to_string(total_) +
+                                    ") futures unfinished");
     }
   }
-  if (ready_.empty()) {
-    current_.reset();
-    return;
-  }
+  if (ready_.empty()) return;
   current_ = std::move(ready_.front());
   ready_.pop_front();
   if (progress_) progress_->update(++yielded_);

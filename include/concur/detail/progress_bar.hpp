@@ -1,4 +1,5 @@
-// ProgressBar: a tqdm-style line on stderr for map() and as_completed():
+// ProgressBar: a tqdm-style line on stderr for every call that maps or
+// collects results (futures map() and as_completed(), and the pools to come):
 // "label  37/100 [=======>      ]  37%  1234.5 it/s  ETA 0:00:03".
 //
 // Made only when asked for and stderr is a terminal, so that logs and pipes
@@ -11,7 +12,7 @@
 #include <memory>
 #include <string>
 
-namespace concur::futures::detail {
+namespace concur::detail {
 
 class ProgressBar {
  public:
@@ -40,4 +41,4 @@ class ProgressBar {
   std::size_t done_ = 0;
 };
 
-}  // namespace concur::futures::detail
+}  // namespace concur::detail

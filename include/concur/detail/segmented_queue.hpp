@@ -69,30 +69,14 @@
 #include <type_traits>
 #include <utility>
 
-#include "concur/detail/deadline.hpp"
-#include "concur/detail/futex.hpp"
+#include "concur/detail/sys/deadline.hpp"
+#include "concur/detail/sys/futex.hpp"
+#include "concur/detail/sys/spin.hpp"
 
 namespace concur::detail {
 
-// Waits for another thread that is in the middle of a short step: spins
-// with growing pauses, then yields, because if that thread was preempted
-// only giving up the processor lets it finish.
-class Backoff {
- public:
-  void pause() noexcept {
-    if (step_ < kYieldStep) {
-      for (int i = 0; i < (1 << step_); ++i) cpu_relax();
-      ++step_;
-    } else {
-      std::this_thread::yield();
-    }
-  }
-
- private:
-  // 2^0 + ... + 2^5 = 63 pauses (a few microseconds) before yielding.
-  static constexpr int kYieldStep = 6;
-  int step_ = 0;
-};
+using sys::Backoff;
+using sys::Deadline;
 
 template <class T>
 class SegmentedQueue {
@@ -231,9 +215,9 @@ class SegmentedQueue {
     if (auto item = try_pop()) return item;
     if (deadline.expired()) return std::nullopt;
     if (closed()) return try_pop();
-    for (int i = 0; i < kPopSpins; ++i) {
-      cpu_relax();
-      if (auto item = try_pop()) return item;
+    if (auto item = sys::spin_take([this] { return try_pop(); },
+                                   kPopSpinFactor * sys::spin_limit())) {
+      return item;
     }
     for (;;) {
       // seq_cst: the consumer half of the Dekker pattern, with try_pop's
@@ -283,7 +267,7 @@ class SegmentedQueue {
                                           std::memory_order_seq_cst)) {
         // Release: as in wake_one.
         wakeups_.fetch_add(announced, std::memory_order_release);
-        futex_wake(wakeups_, static_cast<int>(announced));
+        sys::futex_wake(wakeups_, static_cast<int>(announced));
         return;
       }
     }
@@ -333,10 +317,10 @@ class SegmentedQueue {
   // state back at 0).
   static constexpr std::uint32_t kWritten = 1;
 
-  // How often pop() re-checks before it parks; a little longer than the
-  // locks' spin, since a consumer that catches up with its producer usually
-  // has the next item within a few hundred nanoseconds.
-  static constexpr int kPopSpins = 2 * kSpinLimit;
+  // pop() spins this many times longer than the locks before it parks,
+  // since a consumer that catches up with its producer usually has the
+  // next item within a few hundred nanoseconds.
+  static constexpr int kPopSpinFactor = 2;
 
   struct Slot {
     T* item() noexcept { return std::launder(reinterpret_cast<T*>(storage)); }
@@ -464,7 +448,7 @@ class SegmentedQueue {
         // our tail, so its next look finds the item unless another
         // consumer took it.
         wakeups_.fetch_add(1, std::memory_order_release);
-        futex_wake(wakeups_, 1);
+        sys::futex_wake(wakeups_, 1);
         return;
       }
     }
@@ -474,7 +458,7 @@ class SegmentedQueue {
   bool sleep(const Deadline& deadline) noexcept {
     for (;;) {
       if (take_wakeup()) return true;
-      if (!futex_wait(wakeups_, 0, deadline)) return take_wakeup();
+      if (!sys::futex_wait(wakeups_, 0, deadline)) return take_wakeup();
     }
   }
 

@@ -26,7 +26,7 @@
 #include "concur/detail/thread_annotations.hpp"
 #include "concur/threading.hpp"
 
-namespace concur::futures::detail {
+namespace concur::futures_detail {
 
 class TaskInbox {
  public:
@@ -115,4 +115,4 @@ class TaskInbox {
   threading::Lock consumer_;
 };
 
-}  // namespace concur::futures::detail
+}  // namespace concur::futures_detail

@@ -13,12 +13,12 @@
 //     sleeping worker if there is one, and otherwise starts a new one while
 //     there are fewer than max_workers. Idle workers are reused.
 //   * An idle worker searches (spins over the queues) for about as long as
-//     a wake-up takes, then sleeps on an event count (epoch_, a futex word).
-//     A submitter wakes one sleeper only when no worker is searching and
-//     sleepers_ says someone sleeps, so a busy pool makes no system calls;
-//     the last searcher to find work wakes the next one, so parallelism
-//     still ramps up under a burst (the scheme of Go's and Tokio's
-//     schedulers).
+//     a wake-up takes, then sleeps on the pool's event count (idle_, see
+//     sys/event_count.hpp). A submitter wakes one sleeper only when no
+//     worker is searching and someone sleeps, so a busy pool makes no
+//     system calls; the last searcher to find work wakes the next one, so
+//     parallelism still ramps up under a burst (the scheme of Go's and
+//     Tokio's schedulers).
 //   * A worker that waits on a future (Future::result inside a task) runs
 //     other tasks meanwhile, so that nested submit-and-wait cannot starve
 //     the pool; when there is nothing to run it sleeps on the future.
@@ -27,16 +27,16 @@
 //   * A task's data is published to the worker that runs it by the deque
 //     (release store of bottom / acquire load, see work_stealing_deque.hpp)
 //     or by the inbox (see task_inbox.hpp).
-//   * Lost wake-ups: a worker going to sleep leaves searching_ and enters
-//     sleepers_, then re-checks every queue; a submitter publishes the
-//     task, then reads searching_ and sleepers_. Both sides put a seq_cst
-//     operation between their write and their read (Dekker), so either the
-//     worker sees the task or the submitter sees the worker. The sleeper reads
-//     epoch_ before its re-check and sleeps only while epoch_ is unchanged, and
-//     the submitter bumps epoch_ before waking, so a wake between the two is
-//     not lost. A task submitted from inside a task needs no such guarantee
-//     (its worker is awake and will run it), so nested submits skip the
-//     fence and only hint at sleepers.
+//   * Lost wake-ups: a worker going to sleep leaves searching_ and
+//     announces itself on idle_ (prepare_wait), then re-checks every queue;
+//     a submitter publishes the task, then reads searching_ and idle_'s
+//     waiters. Both sides put a seq_cst operation between their write and
+//     their read (Dekker), so either the worker sees the task or the
+//     submitter sees the worker; the event count's epoch catches a wake
+//     between the sleeper's re-check and its sleep. A task submitted from
+//     inside a task needs no such guarantee (its worker is awake and will
+//     run it), so nested submits skip the handshake and only hint at
+//     sleepers.
 //   * A task's state carries its reference count and its status in one
 //     word (future_state.hpp), so a worker publishes a result and drops its
 //     reference in one atomic step; task states come from a per-thread
@@ -52,11 +52,12 @@
 #include <vector>
 
 #include "concur/detail/future_state.hpp"
-#include "concur/detail/task_inbox.hpp"
-#include "concur/detail/work_stealing_deque.hpp"
+#include "concur/detail/sys/event_count.hpp"
 #include "concur/threading.hpp"
+#include "futures/task_inbox.hpp"
+#include "futures/work_stealing_deque.hpp"
 
-namespace concur::futures::detail {
+namespace concur::futures_detail {
 
 class Scheduler {
  public:
@@ -78,7 +79,7 @@ class Scheduler {
   void submit(StateBase* task);
   void shutdown(bool wait, bool cancel_futures);
 
-  std::size_t max_workers() const noexcept { return workers_.size(); }
+  std::size_t max_workers() const noexcept { return max_workers_; }
   // Threads started so far.
   std::size_t worker_count() const noexcept {
     return spawned_.load(std::memory_order_acquire);
@@ -101,12 +102,11 @@ class Scheduler {
   // Relaxed: the count only grows, and a stale value only delays the
   // answer "yes" by one call.
   bool all_started() const noexcept {
-    return spawned_.load(std::memory_order_relaxed) == workers_.size();
+    return spawned_.load(std::memory_order_relaxed) == max_workers_;
   }
   bool take_idle_token();
   void grant_idle_token();
   StateBase* search(Worker& self);
-  void wake_one();
   // After publishing work: wakes a sleeper unless a worker is searching.
   // Returns false if nobody was asleep.
   bool notify_work();
@@ -119,15 +119,16 @@ class Scheduler {
   // queued, `watch` (if given) completes, or wake_all_sleepers() is called.
   bool help_until(const std::function<bool()>& ready, StateBase* watch,
                   const Deadline& deadline);
-  void wake_all_sleepers();
+  void wake_all_sleepers() noexcept { idle_.wake_all(); }
 
   const std::string name_prefix_;
   const std::function<void()> initializer_;
 
-  // Sized to max_workers at construction and never resized, so readers may
-  // index it below spawned_ without a lock. Entry i is written once, before
-  // spawned_ is raised past i (release), and read after an acquire load.
-  std::vector<std::unique_ptr<Worker>> workers_;
+  // The workers started so far, by index: readers index it below spawned_
+  // without a lock (see WorkerTable).
+  class WorkerTable;
+  const std::size_t max_workers_;
+  std::unique_ptr<WorkerTable> workers_;
   std::atomic<std::size_t> spawned_{0};
 
   TaskInbox inbox_;
@@ -144,11 +145,10 @@ class Scheduler {
   std::atomic<bool> cancel_futures_{false};
   std::atomic<bool> broken_{false};
 
-  alignas(64) std::atomic<std::uint32_t> epoch_{0};
-  // Workers asleep or about to sleep. Read by every submit, written only
-  // around sleeps: on a line of its own, it stays in the submitter's cache
-  // while the pool is busy.
-  alignas(64) std::atomic<std::uint32_t> sleepers_{0};
+  // Where idle workers sleep. Its word is read by every submit and written
+  // only around sleeps and wake-ups: on a line of its own, it stays in the
+  // submitter's cache while the pool is busy.
+  alignas(64) sys::EventCount idle_;
   // Workers spinning for work before they sleep. While one searches, a
   // submit wakes nobody. Written whenever a worker starts or stops
   // searching, which is often when the queues run dry.
@@ -164,24 +164,4 @@ class Scheduler {
   std::string broken_reason_ CONCUR_GUARDED_BY(state_mu_);
 };
 
-// Waits until `state` is done or the deadline passes; returns done(). On a
-// worker thread of a pool, runs that pool's tasks meanwhile.
-bool wait_for_state(StateBase& state, const Deadline& deadline);
-// An Event for waiting on several futures (wait(), as_completed()): the
-// futures' listeners set() it. Waited on from a pool's worker, the worker
-// runs the pool's tasks meanwhile, as wait_for_state does, and set() wakes
-// it. One thread waits on a Signal at a time.
-class Signal {
- public:
-  void set();
-  void clear() noexcept { event_.clear(); }
-  bool is_set() const noexcept { return event_.is_set(); }
-  bool wait_until(const Deadline& deadline);
-
- private:
-  threading::Event event_;
-  // The pool whose worker is waiting, if a worker is: set() wakes it.
-  std::atomic<Scheduler*> helper_{nullptr};
-};
-
-}  // namespace concur::futures::detail
+}  // namespace concur::futures_detail

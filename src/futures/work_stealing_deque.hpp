@@ -32,7 +32,7 @@
 #include <memory>
 #include <vector>
 
-namespace concur::detail {
+namespace concur::futures_detail {
 
 template <class T>
 class WorkStealingDeque {
@@ -133,4 +133,4 @@ class WorkStealingDeque {
   std::vector<std::unique_ptr<Ring>> rings_;  // owner only
 };
 
-}  // namespace concur::detail
+}  // namespace concur::futures_detail

@@ -5,7 +5,7 @@
 #include <algorithm>
 #include <cstdio>
 
-namespace concur::futures::detail {
+namespace concur::detail {
 
 std::unique_ptr<ProgressBar> ProgressBar::make(bool wanted, std::size_t total,
                                                std::string label) {
@@ -67,4 +67,4 @@ std::string ProgressBar::render(std::size_t done, std::size_t total,
   return text;
 }
 
-}  // namespace concur::futures::detail
+}  // namespace concur::detail

@@ -1,0 +1,147 @@
+// EventCount: lets threads sleep until "something changed" without a lock,
+// for conditions kept in other atomics (work in a pool's queues, a queue's
+// task count reaching zero). The idea is folly's EventCount.
+//
+// A waiter announces itself and reads the epoch (prepare_wait), checks its
+// condition, and then either withdraws (cancel_wait) or sleeps until the
+// epoch moves (wait). A notifier changes the condition's atomics, then, if
+// anyone announced, moves the epoch and wakes. The announcement and the
+// check, and the change and the look for announcements, form a Dekker
+// handshake: in the single total order of seq_cst operations either the
+// notifier sees the announcement (and wakes the waiter), or the waiter's
+// check sees the change. So no wake-up is lost, and a notifier with nobody
+// to wake makes no system call.
+//
+// Two ways to notify:
+//   * notify_one / notify_all, after any change: they put a seq_cst fence
+//     between the change and the look;
+//   * has_waiters, then wake_one / wake_all, for a notifier whose change was
+//     itself a seq_cst operation (an exchange, a compare-exchange, a store):
+//     no fence is needed, which saves it on a hot path, and the notifier may
+//     decide between the look and the wake (a pool wakes nobody while a
+//     worker is searching).
+//
+// Thread safety: every member may be called from any thread concurrently.
+// The object may be destroyed by a thread that a wake-up let go only if the
+// notifier touches nothing after its wake (which the calls here do not).
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+
+#include "concur/detail/sys/futex.hpp"
+#include "concur/detail/sys/spin.hpp"
+
+namespace concur::sys {
+
+class EventCount {
+ public:
+  // The epoch the waiter saw when it announced itself.
+  class Key {
+   public:
+    std::uint32_t epoch() const noexcept { return epoch_; }
+
+   private:
+    friend class EventCount;
+    explicit Key(std::uint32_t epoch) noexcept : epoch_(epoch) {}
+    std::uint32_t epoch_;
+  };
+
+  EventCount() noexcept = default;
+  EventCount(const EventCount&) = delete;
+  EventCount& operator=(const EventCount&) = delete;
+
+  // Announces a waiter; check the condition after this.
+  Key prepare_wait() noexcept {
+    // seq_cst: the waiter's half of the Dekker handshake (see the top).
+    return Key(CountedFutex::word_of(word_.value().fetch_add(
+        CountedFutex::kOneSleeper, std::memory_order_seq_cst)));
+  }
+  // Withdraws the announcement: the condition held after all.
+  void cancel_wait() noexcept {
+    // Relaxed: a stale count only costs a notifier a needless wake-up.
+    word_.value().fetch_sub(CountedFutex::kOneSleeper,
+                            std::memory_order_relaxed);
+  }
+  // Sleeps until the epoch moves past `key` or the deadline passes, then
+  // withdraws the announcement. Returns false if the deadline passed with
+  // the epoch unmoved. The caller re-checks its condition either way.
+  bool wait(Key key, const Deadline& deadline) noexcept {
+    bool moved = true;
+    // Acquire: pairs with the epoch's release in wake_*, so that a waiter
+    // that sees the new epoch sees what the notifier changed before it.
+    while (CountedFutex::word_of(word_.value().load(
+               std::memory_order_acquire)) == key.epoch_) {
+      if (!word_.wait(key.epoch_, deadline)) {
+        moved = CountedFutex::word_of(word_.value().load(
+                    std::memory_order_acquire)) != key.epoch_;
+        break;
+      }
+    }
+    cancel_wait();
+    return moved;
+  }
+
+  // Whether a waiter has announced itself. seq_cst: the notifier's half of
+  // the handshake, after its own seq_cst change.
+  bool has_waiters() const noexcept {
+    return CountedFutex::sleepers_of(
+               word_.value().load(std::memory_order_seq_cst)) != 0;
+  }
+  // Moves the epoch and wakes one / every sleeper, whether or not anyone
+  // announced itself.
+  void wake_one() noexcept {
+    advance();
+    word_.wake(1);
+  }
+  void wake_all() noexcept {
+    advance();
+    word_.wake(0x7fffffff);
+  }
+
+  // After any change to the condition: wakes one / every waiter, if any.
+  void notify_one() noexcept {
+    std::atomic_thread_fence(std::memory_order_seq_cst);
+    if (has_waiters()) wake_one();
+  }
+  void notify_all() noexcept {
+    std::atomic_thread_fence(std::memory_order_seq_cst);
+    if (has_waiters()) wake_all();
+  }
+
+  // Spins on ready(), then parks until it holds or the deadline passes;
+  // returns its last answer. The spin-then-park loop of every condition
+  // kept beside an EventCount.
+  template <class Ready>
+  bool await(Ready&& ready, const Deadline& deadline) {
+    if (spin_until(ready)) return true;
+    for (;;) {
+      const Key key = prepare_wait();
+      if (ready()) {
+        cancel_wait();
+        return true;
+      }
+      if (!wait(key, deadline)) return ready();
+    }
+  }
+
+ private:
+  void advance() noexcept {
+    auto& v = word_.value();
+    std::uint64_t cur = v.load(std::memory_order_relaxed);
+    // The epoch is the low half: it wraps within it, never carrying into
+    // the waiter count. seq_cst: in the single order with the waiters'
+    // prepare_wait, so a waiter that announced after this reads the new
+    // epoch and does not sleep on the old one.
+    while (!v.compare_exchange_weak(
+        cur,
+        (cur & ~std::uint64_t{0xffffffff}) |
+            static_cast<std::uint32_t>(CountedFutex::word_of(cur) + 1),
+        std::memory_order_seq_cst, std::memory_order_relaxed)) {
+    }
+  }
+
+  CountedFutex word_;
+};
+
+}  // namespace concur::sys

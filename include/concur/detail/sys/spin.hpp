@@ -1,0 +1,75 @@
+// Spinning: the short busy-wait every blocking call in concur makes before
+// it parks, and the back-off for waiting out another thread's few
+// instructions. The one home of both, so that every module spins the same
+// way and none spins where it cannot help.
+#pragma once
+
+#include <thread>
+
+namespace concur::sys {
+
+// One step of a busy-wait: tells the core that this is a spin loop, which
+// frees pipeline resources for the sibling hyper-thread.
+inline void cpu_relax() noexcept {
+#if defined(__x86_64__) || defined(__i386__)
+  __builtin_ia32_pause();
+#elif defined(__aarch64__)
+  asm volatile("yield" ::: "memory");
+#endif
+}
+
+// How many times a waiter re-checks before it parks. Long enough to cover a
+// short critical section on the other core (a few hundred nanoseconds),
+// short enough that an oversubscribed machine loses little to it.
+inline constexpr int kSpinLimit = 100;
+
+// kSpinLimit, or 0 when the process may run on one CPU only: there the
+// thread that would end the wait cannot run while we spin, so spinning
+// only delays it. Read once, from the process's CPU set at start-up.
+int spin_limit() noexcept;
+
+// Calls ready() up to `spins` times, pausing between calls, until it
+// returns true; returns its last answer. The spin half of every
+// spin-then-park wait in concur (the park half is the caller's futex
+// protocol, or EventCount::await).
+template <class Ready>
+bool spin_until(Ready&& ready, int spins = spin_limit()) {
+  for (int i = 0; i < spins; ++i) {
+    if (ready()) return true;
+    cpu_relax();
+  }
+  return ready();
+}
+
+// As spin_until, for a step that returns an optional (an item taken from a
+// queue): its first engaged value, or an empty one.
+template <class Take>
+auto spin_take(Take&& take, int spins = spin_limit()) -> decltype(take()) {
+  for (int i = 0; i < spins; ++i) {
+    if (auto value = take()) return value;
+    cpu_relax();
+  }
+  return take();
+}
+
+// Waits for another thread that is in the middle of a short step (writing
+// a slot, linking a block): spins with growing pauses, then yields, because
+// if that thread was preempted only giving up the processor lets it finish.
+class Backoff {
+ public:
+  void pause() noexcept {
+    if (step_ < kYieldStep) {
+      for (int i = 0; i < (1 << step_); ++i) cpu_relax();
+      ++step_;
+    } else {
+      std::this_thread::yield();
+    }
+  }
+
+ private:
+  // 2^0 + ... + 2^5 = 63 pauses (a few microseconds) before yielding.
+  static constexpr int kYieldStep = 6;
+  int step_ = 0;
+};
+
+}  // namespace concur::sys

@@ -1,0 +1,73 @@
+// File descriptors, pipes and process descriptors: the OS calls that the
+// process modules (multiprocessing, subprocess) and the event loop share.
+// Every call here retries on EINTR, creates descriptors close-on-exec, and
+// reports failure as the OSError subclass Python would raise.
+#pragma once
+
+#include <sys/types.h>
+
+#include <cstddef>
+#include <span>
+#include <utility>
+
+namespace concur::sys {
+
+// Owns one file descriptor and closes it when destroyed (an RAII int).
+//
+// Thread safety: distinct objects, safe; a shared object, not safe while
+// one thread resets or moves it.
+class FileDescriptor {
+ public:
+  FileDescriptor() noexcept = default;
+  explicit FileDescriptor(int fd) noexcept : fd_(fd) {}
+  FileDescriptor(FileDescriptor&& other) noexcept
+      : fd_(std::exchange(other.fd_, -1)) {}
+  FileDescriptor& operator=(FileDescriptor&& other) noexcept {
+    if (this != &other) reset(std::exchange(other.fd_, -1));
+    return *this;
+  }
+  ~FileDescriptor() { reset(); }
+
+  int get() const noexcept { return fd_; }
+  explicit operator bool() const noexcept { return fd_ >= 0; }
+  // Gives up ownership.
+  int release() noexcept { return std::exchange(fd_, -1); }
+  // Closes the descriptor held, if any, and takes `fd`. close() is not
+  // retried on EINTR: on Linux the descriptor is gone either way, and a
+  // retry could close one another thread has just opened.
+  void reset(int fd = -1) noexcept;
+
+ private:
+  int fd_ = -1;
+};
+
+struct Pipe {
+  FileDescriptor read;
+  FileDescriptor write;
+};
+
+// A pipe, both ends close-on-exec, plus `flags` (O_NONBLOCK, O_DIRECT).
+Pipe make_pipe(int flags = 0);
+
+// Reads what is there, up to buffer.size() bytes, retrying on EINTR: 0 at
+// end of file. Throws OSError (BlockingIOError on a non-blocking
+// descriptor with nothing to read).
+std::size_t read_some(int fd, std::span<std::byte> buffer);
+// Writes every byte, retrying on EINTR and short writes. Throws OSError
+// (BrokenPipeError when the reader has gone; SIGPIPE must be ignored or
+// blocked for that, as Python ignores it).
+void write_all(int fd, std::span<const std::byte> data);
+
+void set_nonblocking(int fd, bool on);
+
+// A descriptor that refers to process `pid` (Linux 5.3 and later): it
+// becomes readable when the process ends, and signals sent through it can
+// never reach a later process that reuses the pid. An empty descriptor if
+// the kernel lacks pidfds; throws OSError (ProcessLookupError) if there is
+// no such process.
+FileDescriptor pidfd_open(pid_t pid);
+// Sends `signal` to the process behind `pidfd`. Throws OSError
+// (ProcessLookupError once it has been reaped).
+void pidfd_send_signal(int pidfd, int signal);
+
+}  // namespace concur::sys
