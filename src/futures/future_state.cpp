@@ -20,6 +20,23 @@ bool is_done(std::uint64_t word) noexcept {
   return (word & StateBase::kStateMask) >= StateBase::kCancelled;
 }
 
+// The state machine of a future's status (see StateBase): pending ->
+// running -> finished, pending -> cancelled, pending -> finished; a done
+// state never changes again. Checked at every transition.
+[[maybe_unused]] bool may_move(std::uint64_t from, std::uint64_t to) noexcept {
+  const std::uint64_t a = from & StateBase::kStateMask;
+  const std::uint64_t b = to & StateBase::kStateMask;
+  if (a == b) return true;
+  switch (a) {
+    case StateBase::kPending:
+      return true;
+    case StateBase::kRunning:
+      return b == StateBase::kFinished;
+    default:
+      return false;
+  }
+}
+
 // Python logs "exception calling callback for <Future>" and goes on.
 void run_callback(std::function<void()>& callback) noexcept {
   try {
@@ -62,6 +79,7 @@ bool StateBase::set_running_or_notify_cancel() {
       case kPending:
         // Acquire: the runner sees everything the submitter wrote, even for
         // a future handed over by other means than a pool queue.
+        CONCUR_CHAOS_POINT();
         if (word_.compare_exchange_weak(w, (w & ~kStateMask) | kRunning,
                                         std::memory_order_acquire,
                                         std::memory_order_relaxed)) {
@@ -80,6 +98,7 @@ bool StateBase::start_call() noexcept {
   // A hand setter's claim stops the call from starting: its result is on
   // the way, and the call's would be dropped.
   while ((w & (kStateMask | kClaimed)) == kPending) {
+    CONCUR_CHAOS_POINT();
     // Acquire: as in set_running_or_notify_cancel.
     if (word_.compare_exchange_weak(w, w | kRunning | kClaimed,
                                     std::memory_order_acquire,
@@ -95,6 +114,7 @@ bool StateBase::claim() noexcept {
   // Relaxed: the claim orders nothing; only its winner writes the result,
   // and finish() publishes it.
   while (!is_done(w) && (w & kClaimed) == 0) {
+    CONCUR_CHAOS_POINT();
     if (word_.compare_exchange_weak(w, w | kClaimed,
                                     std::memory_order_relaxed)) {
       return true;
@@ -109,10 +129,13 @@ bool StateBase::cancel() {
     std::uint64_t state = w & kStateMask;
     if (state == kCancelled) return true;
     if (state != kPending) return false;
+    CONCUR_CHAOS_POINT();
     // acq_rel: as finish(); cancelling publishes "cancelled" to waiters.
     if (word_.compare_exchange_weak(w, (w & ~kStateMask) | kCancelled,
                                     std::memory_order_acq_rel,
                                     std::memory_order_relaxed)) {
+      CONCUR_ASSERT((w & kClaimed) == 0 || (w & kStateMask) == kPending,
+                    "a claimed future cancelled after it started");
       complete(w);
       return true;
     }
@@ -127,9 +150,11 @@ bool StateBase::finish() noexcept {
     // Release: publishes value_ / error_ to every reader that sees
     // kFinished with an acquire load. Acquire: orders the listener flags we
     // read with the registrations that set them (under the listener lock).
+    CONCUR_CHAOS_POINT();
     if (word_.compare_exchange_weak(w, (w & ~kStateMask) | kFinished,
                                     std::memory_order_acq_rel,
                                     std::memory_order_relaxed)) {
+      CONCUR_ASSERT(may_move(w, kFinished), "a future finished twice");
       complete(w);
       return true;
     }
@@ -142,7 +167,10 @@ void StateBase::publish_and_release() noexcept {
   // With nobody asleep or listening, finishing and dropping the pool's
   // reference are one step; otherwise the listeners run first, while the
   // reference still keeps the state alive.
+  CONCUR_ASSERT((w & kClaimed) != 0 && (w & kStateMask) == kRunning,
+                "a task published without running it");
   while ((w & (kSleepers | kListeners)) == 0) {
+    CONCUR_CHAOS_POINT();
     // acq_rel: as finish() and release() together.
     if (word_.compare_exchange_weak(
             w, ((w & ~kStateMask) | kFinished) - kOneRef,
@@ -175,6 +203,7 @@ bool StateBase::wait_until(const Deadline& deadline) {
   std::uint64_t w = word_.load(std::memory_order_relaxed);
   while (!is_done(w)) {
     if ((w & kSleepers) == 0) {
+      CONCUR_CHAOS_POINT();
       // Relaxed: the flag only asks the completer for a wake-up; the
       // completer's CAS reads it as part of the same word.
       if (!word_.compare_exchange_weak(w, w | kSleepers,

@@ -7,6 +7,7 @@
 #include <unordered_set>
 
 #include "common/exit_registry.hpp"
+#include "concur/detail/assert.hpp"
 #include "concur/detail/sys/spin.hpp"
 #include "concur/futures.hpp"
 
@@ -148,6 +149,7 @@ void Scheduler::spawn_worker() {
       [this, w] { worker_main(*w); });
   workers_->put(n, std::move(worker));
   // Release: a thief that reads the new count sees the worker object.
+  CONCUR_ASSERT(n < max_workers_, "more workers than max_workers");
   spawned_.store(n + 1, std::memory_order_release);
   w->thread.start();
 }
@@ -173,6 +175,7 @@ void Scheduler::submit(StateBase* task) {
   } else {
     // Dekker with shutdown() and break_pool(): both sides seq_cst.
     submitting_.fetch_add(1, std::memory_order_seq_cst);
+    CONCUR_CHAOS_POINT();
     if (shutdown_.load(std::memory_order_seq_cst) ||
         broken_.load(std::memory_order_seq_cst)) {
       submitting_.fetch_sub(1, std::memory_order_release);
@@ -186,6 +189,7 @@ void Scheduler::submit(StateBase* task) {
       throw RuntimeError("cannot schedule new futures after shutdown");
     }
     inbox_.push(task);
+    CONCUR_CHAOS_POINT();
     // Release: a shutdown that sees the count drop sees the task queued.
     submitting_.fetch_sub(1, std::memory_order_release);
   }
@@ -217,6 +221,7 @@ void Scheduler::grant_idle_token() {
   auto cap =
       static_cast<std::uint32_t>(spawned_.load(std::memory_order_relaxed));
   while (tokens < cap && !inbox_.maybe_nonempty()) {
+    CONCUR_ASSERT(tokens <= cap, "more idle tokens than workers");
     if (idle_tokens_.compare_exchange_weak(tokens, tokens + 1,
                                            std::memory_order_relaxed)) {
       return;
@@ -339,6 +344,7 @@ void Scheduler::worker_main(Worker& self) {
       break;
     }
     const auto key = idle_.prepare_wait();
+    CONCUR_CHAOS_POINT();
     if (!has_work() && !shutdown_.load(std::memory_order_seq_cst)) {
       idle_.wait(key, Deadline::never());
     } else {
@@ -351,6 +357,7 @@ void Scheduler::worker_main(Worker& self) {
 
 StateBase* Scheduler::search(Worker& self) {
   searching_.fetch_add(1, std::memory_order_seq_cst);
+  CONCUR_CHAOS_POINT();
   StateBase* task = nullptr;
   // First spin, then yield the core between looks: together about as long
   // as a futex wake-up takes, so that a steady trickle of submissions is
@@ -363,11 +370,13 @@ StateBase* Scheduler::search(Worker& self) {
     std::this_thread::yield();
     task = find_task(self);
   }
-  // seq_cst: pairs with notify_work's fence. The last searcher to leave
+  // seq_cst: pairs with notify_work's loads. The last searcher to leave
   // with a task hands the search on, since more work may be queued that
   // submitters did not wake anyone for while it searched.
-  if (searching_.fetch_sub(1, std::memory_order_seq_cst) == 1 &&
-      task != nullptr && has_work() && !notify_work() && !all_started()) {
+  const std::uint32_t searchers =
+      searching_.fetch_sub(1, std::memory_order_seq_cst);
+  CONCUR_ASSERT(searchers >= 1, "more searchers left than entered");
+  if (searchers == 1 && task != nullptr && has_work() && !notify_work() && !all_started()) {
     // Work is left and nobody sleeps: the submits that queued it saw this
     // worker searching and started no thread, so start one now.
     spawn_worker();
@@ -404,6 +413,7 @@ bool Scheduler::help_until(const std::function<bool()>& ready, StateBase* watch,
       registered = true;
     }
     const auto key = idle_.prepare_wait();
+    CONCUR_CHAOS_POINT();
     if (ready() || has_work()) {
       idle_.cancel_wait();
     } else if (!idle_.wait(key, deadline)) {

@@ -22,6 +22,7 @@
 #include <cstddef>
 #include <vector>
 
+#include "concur/detail/assert.hpp"
 #include "concur/detail/future_state.hpp"
 #include "concur/detail/thread_annotations.hpp"
 #include "concur/threading.hpp"
@@ -42,6 +43,12 @@ class TaskInbox {
     // Dekker handshake (see notify_work), in one total order with the
     // sleeper's read of the tail in maybe_nonempty.
     StateBase* prev = tail_.exchange(task, std::memory_order_seq_cst);
+    // Between the exchange and the link the queue looks empty from the
+    // head: the window consumers must tolerate.
+    CONCUR_CHAOS_POINT();
+    CONCUR_ASSERT(prev->next_in_queue.load(std::memory_order_relaxed) ==
+                      nullptr,
+                  "an inbox node linked twice");
     prev->next_in_queue.store(task, std::memory_order_release);
   }
 
@@ -82,6 +89,7 @@ class TaskInbox {
   struct Sentinel final : StateBase {};
 
   StateBase* pop_locked() CONCUR_REQUIRES(consumer_) {
+    CONCUR_CHAOS_POINT();
     StateBase* head = head_.load(std::memory_order_relaxed);
     StateBase* next = head->next_in_queue.load(std::memory_order_acquire);
     if (head == &sentinel_) {
@@ -99,6 +107,7 @@ class TaskInbox {
     // between its exchange and its link (then tail moved on and we wait for
     // it).
     if (head != tail_.load(std::memory_order_acquire)) return nullptr;
+    CONCUR_CHAOS_POINT();
     push(&sentinel_);
     next = head->next_in_queue.load(std::memory_order_acquire);
     if (next == nullptr) return nullptr;

@@ -32,6 +32,8 @@
 #include <memory>
 #include <vector>
 
+#include "concur/detail/assert.hpp"
+
 namespace concur::futures_detail {
 
 template <class T>
@@ -52,7 +54,9 @@ class WorkStealingDeque {
     std::int64_t t = top_.load(std::memory_order_acquire);
     Ring* ring = ring_.load(std::memory_order_relaxed);
     if (b - t > static_cast<std::int64_t>(ring->mask)) ring = grow(ring, t, b);
+    CONCUR_ASSERT(b >= t, "the deque's bottom is below its top");
     ring->put(b, item);
+    CONCUR_CHAOS_POINT();
     bottom_.store(b + 1, std::memory_order_release);
   }
 
@@ -61,13 +65,16 @@ class WorkStealingDeque {
     std::int64_t b = bottom_.load(std::memory_order_relaxed) - 1;
     Ring* ring = ring_.load(std::memory_order_relaxed);
     bottom_.store(b, std::memory_order_seq_cst);
+    CONCUR_CHAOS_POINT();
     std::int64_t t = top_.load(std::memory_order_seq_cst);
+    CONCUR_ASSERT(t <= b + 1, "the deque's top passed its bottom");
     if (t > b) {  // empty
       bottom_.store(b + 1, std::memory_order_relaxed);
       return nullptr;
     }
     T item = ring->get(b);
     if (t == b) {  // the last one: race the thieves for it
+      CONCUR_CHAOS_POINT();
       if (!top_.compare_exchange_strong(t, t + 1, std::memory_order_seq_cst,
                                         std::memory_order_relaxed)) {
         item = nullptr;
@@ -81,10 +88,12 @@ class WorkStealingDeque {
   // (the caller may retry elsewhere).
   T steal() {
     std::int64_t t = top_.load(std::memory_order_seq_cst);
+    CONCUR_CHAOS_POINT();
     std::int64_t b = bottom_.load(std::memory_order_seq_cst);
     if (t >= b) return nullptr;
     // Acquire: the ring, if new, was published by grow()'s release store.
     T item = ring_.load(std::memory_order_acquire)->get(t);
+    CONCUR_CHAOS_POINT();
     if (!top_.compare_exchange_strong(t, t + 1, std::memory_order_seq_cst,
                                       std::memory_order_relaxed)) {
       return nullptr;

@@ -27,12 +27,14 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include "common/asleep.hpp"
 #include "concur/futures.hpp"
 #include "concur/threading.hpp"
 
 namespace {
 
 using namespace std::chrono_literals;
+using concur_test::AwaitSleeping;
 using concur::RuntimeError;
 using concur::ValueError;
 using concur::futures::BrokenExecutor;
@@ -59,23 +61,6 @@ std::size_t CountThreadsNamed(const std::string& prefix) {
     if (t.name().starts_with(prefix)) ++n;
   }
   return n;
-}
-
-// Whether the kernel reports thread `tid` of this process as sleeping.
-bool IsSleeping(long tid) {
-  std::ifstream stat("/proc/self/task/" + std::to_string(tid) + "/stat");
-  std::string line;
-  std::getline(stat, line);
-  // The state follows the parenthesised command name, which may hold spaces.
-  auto close = line.rfind(')');
-  return close != std::string::npos && close + 2 < line.size() &&
-         line[close + 2] == 'S';
-}
-
-// Blocks until worker `tid` has gone to sleep waiting for work: the state
-// in which Python counts a worker as idle.
-void AwaitSleeping(long tid) {
-  while (!IsSleeping(tid)) std::this_thread::yield();
 }
 
 // Holds `n` tasks running at once: each calls Arrive(), and the test waits

@@ -12,12 +12,8 @@
 
 #include <gtest/gtest.h>
 
+#include "common/asleep.hpp"
 #include "concur/queue.hpp"
-
-namespace concur_queue_test {
-// tests/queue/blocked_thread.cpp
-std::thread StartBlocked(std::function<void()> call);
-}  // namespace concur_queue_test
 
 namespace {
 
@@ -25,7 +21,7 @@ using namespace std::chrono_literals;
 using concur::queue::LifoQueue;
 using concur::queue::PriorityQueue;
 using concur::queue::Queue;
-using concur_queue_test::StartBlocked;
+using concur_test::StartBlocked;
 
 template <class Q>
 class BlockingTest : public ::testing::Test {};

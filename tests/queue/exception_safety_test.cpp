@@ -13,12 +13,8 @@
 
 #include <gtest/gtest.h>
 
+#include "common/asleep.hpp"
 #include "concur/queue.hpp"
-
-namespace concur_queue_test {
-// tests/queue/blocked_thread.cpp
-std::thread StartBlocked(std::function<void()> call);
-}  // namespace concur_queue_test
 
 namespace {
 
@@ -27,7 +23,7 @@ using concur::queue::LifoQueue;
 using concur::queue::PriorityQueue;
 using concur::queue::Queue;
 using concur::queue::SimpleQueue;
-using concur_queue_test::StartBlocked;
+using concur_test::StartBlocked;
 
 struct Boom : std::runtime_error {
   Boom() : std::runtime_error("You Lose") {}

@@ -12,12 +12,8 @@
 
 #include <gtest/gtest.h>
 
+#include "common/asleep.hpp"
 #include "concur/queue.hpp"
-
-namespace concur_queue_test {
-// tests/queue/blocked_thread.cpp
-std::thread StartBlocked(std::function<void()> call);
-}  // namespace concur_queue_test
 
 namespace {
 
@@ -28,7 +24,7 @@ using concur::queue::LifoQueue;
 using concur::queue::PriorityQueue;
 using concur::queue::Queue;
 using concur::queue::ShutDown;
-using concur_queue_test::StartBlocked;
+using concur_test::StartBlocked;
 
 template <class Q>
 class ShutdownTest : public ::testing::Test {};
@@ -397,6 +393,58 @@ TYPED_TEST(ShutdownTest, AllMethodsInManyThreads) {
     EXPECT_GE(refused_puts, 1);
     EXPECT_EQ(refused_gets, kReaders);
     EXPECT_TRUE(q.empty());
+    q.join();
+  }
+}
+
+// Python's guarantee, which its lock gives for free: once shutdown(true) is
+// seen to have happened (is_shutdown()), no get returns an item, not even
+// a get that a put or the shutdown itself had just woken. Every item put is
+// either got or dropped, and the task count ends at zero.
+TYPED_TEST(ShutdownTest, NoGetReturnsAnItemOnceImmediateShutdownIsSeen) {
+  constexpr int kRounds = 20;
+  constexpr int kGetters = 3;
+  for (int round = 0; round < kRounds; ++round) {
+    TypeParam q;
+    std::atomic<int> put{0};
+    std::atomic<int> got{0};
+    std::atomic<int> late{0};
+    std::latch ready(kGetters + 2);
+    std::vector<std::thread> threads;
+    threads.emplace_back([&] {
+      ready.arrive_and_wait();
+      try {
+        for (int i = 0;; ++i) {
+          q.put(i);
+          put.fetch_add(1);
+        }
+      } catch (const ShutDown&) {
+      }
+    });
+    for (int g = 0; g < kGetters; ++g) {
+      threads.emplace_back([&] {
+        ready.arrive_and_wait();
+        for (;;) {
+          const bool seen_shut = q.is_shutdown();
+          try {
+            static_cast<void>(q.get());
+          } catch (const ShutDown&) {
+            return;
+          }
+          if (seen_shut) late.fetch_add(1);
+          got.fetch_add(1);
+          q.task_done();
+        }
+      });
+    }
+    ready.arrive_and_wait();
+    while (put.load() < 100) std::this_thread::yield();
+    q.shutdown(true);
+    for (auto& t : threads) t.join();
+    EXPECT_EQ(late.load(), 0) << "round " << round;
+    EXPECT_LE(got.load(), put.load());
+    EXPECT_EQ(q.unfinished_tasks(), 0u);
+    EXPECT_THROW(q.get_nowait(), ShutDown);
     q.join();
   }
 }

@@ -17,12 +17,8 @@
 
 #include <gtest/gtest.h>
 
+#include "common/asleep.hpp"
 #include "concur/queue.hpp"
-
-namespace concur_queue_test {
-// tests/queue/blocked_thread.cpp
-std::thread StartBlocked(std::function<void()> call);
-}  // namespace concur_queue_test
 
 namespace {
 
@@ -30,7 +26,7 @@ using namespace std::chrono_literals;
 using concur::ValueError;
 using concur::queue::Empty;
 using concur::queue::SimpleQueue;
-using concur_queue_test::StartBlocked;
+using concur_test::StartBlocked;
 using Clock = std::chrono::steady_clock;
 
 // An int whose move may throw (it never does), which gives SimpleQueue its

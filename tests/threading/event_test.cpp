@@ -12,33 +12,16 @@
 
 #include <gtest/gtest.h>
 
+#include "common/asleep.hpp"
 #include "concur/threading.hpp"
 
 namespace {
 
 using namespace std::chrono_literals;
+using concur_test::CurrentTid;
+using concur_test::AwaitSleeping;
 using concur::threading::Event;
 using Clock = std::chrono::steady_clock;
-
-long CurrentTid() { return static_cast<long>(::syscall(SYS_gettid)); }
-
-// Whether the kernel reports thread `tid` of this process as sleeping.
-bool IsSleeping(long tid) {
-  std::ifstream stat("/proc/self/task/" + std::to_string(tid) + "/stat");
-  std::string line;
-  std::getline(stat, line);
-  // The state follows the parenthesised command name, which may hold spaces.
-  auto close = line.rfind(')');
-  return close != std::string::npos && close + 2 < line.size() &&
-         line[close + 2] == 'S';
-}
-
-// Blocks until thread `tid` sleeps in the kernel. Used after the thread
-// announced that its next step is a wait, so that the test knows the wait
-// has started without sleeping for a guessed time.
-void AwaitSleeping(long tid) {
-  while (!IsSleeping(tid)) std::this_thread::yield();
-}
 
 TEST(Event, IsSetFollowsSetAndClear) {
   Event event;

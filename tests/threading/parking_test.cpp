@@ -14,11 +14,13 @@
 
 #include <gtest/gtest.h>
 
+#include "common/asleep.hpp"
 #include "concur/threading.hpp"
 
 namespace {
 
 using namespace std::chrono_literals;
+using concur_test::IsSleeping;
 using concur::threading::Barrier;
 using concur::threading::Condition;
 using concur::threading::Event;
@@ -27,17 +29,6 @@ using concur::threading::RLock;
 using concur::threading::Semaphore;
 using concur::threading::Thread;
 using Clock = std::chrono::steady_clock;
-
-// Whether the kernel reports thread `tid` of this process as sleeping.
-bool IsSleeping(long tid) {
-  std::ifstream stat("/proc/self/task/" + std::to_string(tid) + "/stat");
-  std::string line;
-  std::getline(stat, line);
-  // The state follows the parenthesised command name, which may hold spaces.
-  auto close = line.rfind(')');
-  return close != std::string::npos && close + 2 < line.size() &&
-         line[close + 2] == 'S';
-}
 
 // Runs `block` on a thread, and reports whether that thread, once it said
 // it was about to block, is seen asleep within a generous bound (a spinning

@@ -22,6 +22,7 @@
 #include <variant>
 #include <vector>
 
+#include "concur/detail/assert.hpp"
 #include "concur/detail/block_cache.hpp"
 #include "concur/detail/sys/deadline.hpp"
 #include "concur/detail/thread_annotations.hpp"
@@ -100,15 +101,21 @@ class StateBase {
   }
 
   void retain() noexcept {
+    CONCUR_CHAOS_POINT();
     // Relaxed: a new reference is made from an existing one, which already
     // keeps the object alive; no data is published by counting.
-    word_.fetch_add(kOneRef, std::memory_order_relaxed);
+    [[maybe_unused]] const std::uint64_t old =
+        word_.fetch_add(kOneRef, std::memory_order_relaxed);
+    CONCUR_ASSERT(old >= kOneRef, "a reference made from a dead future state");
   }
   void release() noexcept {
+    CONCUR_CHAOS_POINT();
     // The last reference needs no atomic step: nobody is left to make a new
     // one from. Acquire (and acq_rel on the decrement): every other owner's
     // last use happens-before the delete.
-    if (word_.load(std::memory_order_acquire) < 2 * kOneRef ||
+    const std::uint64_t seen = word_.load(std::memory_order_acquire);
+    CONCUR_ASSERT(seen >= kOneRef, "a future state released once too often");
+    if (seen < 2 * kOneRef ||
         word_.fetch_sub(kOneRef, std::memory_order_acq_rel) < 2 * kOneRef) {
       delete this;
     }

@@ -69,6 +69,7 @@
 #include <type_traits>
 #include <utility>
 
+#include "concur/detail/assert.hpp"
 #include "concur/detail/sys/deadline.hpp"
 #include "concur/detail/sys/futex.hpp"
 #include "concur/detail/sys/spin.hpp"
@@ -149,6 +150,7 @@ class SegmentedQueue {
         // Taking the block's last slot obliges us to link the next block:
         // allocate it first, while a failure still leaves nothing claimed.
         if (offset + 1 == kSlots && fresh == nullptr) fresh = new_block();
+        CONCUR_CHAOS_POINT();
         // seq_cst: the producer half of the Dekker pattern with sleeping
         // consumers (see wake_one); acquire on failure, as for the load.
         if (tail_.index.compare_exchange_weak(tail, tail + kStep,
@@ -159,9 +161,13 @@ class SegmentedQueue {
             fresh = nullptr;
           }
           Slot& slot = block->slots[offset];
+          CONCUR_ASSERT(slot.state.load(std::memory_order_relaxed) == 0,
+                        "a slot claimed twice by producers");
+          CONCUR_CHAOS_POINT();
           ::new (static_cast<void*>(slot.storage)) T(std::forward<U>(item));
           // Release: publishes the item to the consumer that sees kWritten.
           slot.state.store(kWritten, std::memory_order_release);
+          CONCUR_CHAOS_POINT();
           if (fresh != nullptr) recycle(fresh);
           wake_one();
           return true;
@@ -196,6 +202,7 @@ class SegmentedQueue {
           new_head |= kHasNext;
         }
       }
+      CONCUR_CHAOS_POINT();
       // Acquire: pairs with the release stores that move the head (and, on
       // success, makes the block pointer loaded above the current one).
       if (head_.index.compare_exchange_weak(head, new_head,
@@ -223,6 +230,7 @@ class SegmentedQueue {
       // seq_cst: the consumer half of the Dekker pattern, with try_pop's
       // seq_cst load of the tail after it.
       sleepers_.fetch_add(1, std::memory_order_seq_cst);
+      CONCUR_CHAOS_POINT();
       if (auto item = try_pop()) {
         withdraw();
         return item;
@@ -358,9 +366,11 @@ class SegmentedQueue {
     // new index finds the new block; a consumer that finds `next` set knows
     // the tail has left this block.
     tail_.block.store(fresh, std::memory_order_release);
+    CONCUR_CHAOS_POINT();
     // An add, not a store: close() may have set kClosed while the tail sat
     // on the sentinel, and the flag must survive.
     tail_.index.fetch_add(kStep, std::memory_order_release);
+    CONCUR_CHAOS_POINT();
     block->next.store(fresh, std::memory_order_release);
   }
 
@@ -377,6 +387,7 @@ class SegmentedQueue {
     // Release: pairs with the acquire loads of head_ in try_pop, handing on
     // what we learned through `next` (the tail is in that block or later).
     head_.block.store(next, std::memory_order_release);
+    CONCUR_CHAOS_POINT();
     head_.index.store(next_index, std::memory_order_release);
   }
 
@@ -399,14 +410,16 @@ class SegmentedQueue {
     while (slot.state.load(std::memory_order_acquire) != kWritten) {
       backoff.pause();
     }
+    CONCUR_CHAOS_POINT();
     std::optional<T> item(std::in_place, std::move(*slot.item()));
     slot.item()->~T();
     // acq_rel: release tells the consumer that frees the block that we are
     // done with it; acquire, for that consumer, sees every other consumer
     // done (the increments form one release sequence).
-    if (block->taken.fetch_add(1, std::memory_order_acq_rel) + 1 == kSlots) {
-      recycle(block);
-    }
+    const std::uint32_t taken =
+        block->taken.fetch_add(1, std::memory_order_acq_rel) + 1;
+    CONCUR_ASSERT(taken <= kSlots, "more items taken from a block than it holds");
+    if (taken == kSlots) recycle(block);
     return item;
   }
 
@@ -439,6 +452,7 @@ class SegmentedQueue {
     // compare-exchange comes first in the single total order, so either
     // this load sees a consumer that announced itself, or that consumer's
     // look at the tail sees our item.
+    CONCUR_CHAOS_POINT();
     std::uint32_t announced = sleepers_.load(std::memory_order_seq_cst);
     while (announced != 0) {
       if (sleepers_.compare_exchange_weak(announced, announced - 1,

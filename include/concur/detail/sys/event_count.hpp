@@ -29,6 +29,7 @@
 #include <atomic>
 #include <cstdint>
 
+#include "concur/detail/assert.hpp"
 #include "concur/detail/sys/futex.hpp"
 #include "concur/detail/sys/spin.hpp"
 
@@ -60,8 +61,10 @@ class EventCount {
   // Withdraws the announcement: the condition held after all.
   void cancel_wait() noexcept {
     // Relaxed: a stale count only costs a notifier a needless wake-up.
-    word_.value().fetch_sub(CountedFutex::kOneSleeper,
-                            std::memory_order_relaxed);
+    [[maybe_unused]] const std::uint64_t old = word_.value().fetch_sub(
+        CountedFutex::kOneSleeper, std::memory_order_relaxed);
+    CONCUR_ASSERT(CountedFutex::sleepers_of(old) != 0,
+                  "an event count's waiter withdrew twice");
   }
   // Sleeps until the epoch moves past `key` or the deadline passes, then
   // withdraws the announcement. Returns false if the deadline passed with

@@ -1,0 +1,63 @@
+// Bad timeouts to every queue, as CPython's test_queue tries them: NaN
+// raises ValueError without waiting (Python: "Invalid value NaN"), and the
+// extremes of every duration type neither overflow nor hang.
+
+#include <chrono>
+#include <limits>
+
+#include <gtest/gtest.h>
+
+#include "concur/queue.hpp"
+
+namespace {
+
+using namespace std::chrono_literals;
+using concur::ValueError;
+using concur::queue::Empty;
+using concur::queue::LifoQueue;
+using concur::queue::PriorityQueue;
+using concur::queue::Queue;
+using concur::queue::SimpleQueue;
+using Seconds = std::chrono::duration<double>;
+
+const Seconds kNaN(std::numeric_limits<double>::quiet_NaN());
+const Seconds kInf(std::numeric_limits<double>::infinity());
+
+template <class Q>
+class QueueBadInput : public testing::Test {};
+using Queues = testing::Types<Queue<int>, Queue<std::string>, LifoQueue<int>,
+                              PriorityQueue<int>, SimpleQueue<int>>;
+TYPED_TEST_SUITE(QueueBadInput, Queues);
+
+template <class Call>
+void ExpectNaNRejected(Call call, const char* what) {
+  try {
+    call();
+    ADD_FAILURE() << what << ": no ValueError";
+  } catch (const ValueError& e) {
+    EXPECT_STREQ(e.what(), "Invalid value NaN (not a number)") << what;
+  }
+}
+
+TYPED_TEST(QueueBadInput, NaNTimeoutsRaiseValueError) {
+  TypeParam q;
+  using T = std::decay_t<decltype(q.get_nowait())>;
+  ExpectNaNRejected([&] { q.get(kNaN); }, "get");
+  ExpectNaNRejected([&] { static_cast<void>(q.try_get(kNaN)); }, "try_get");
+  ExpectNaNRejected([&] { q.put(T{}, kNaN); }, "put");
+  EXPECT_EQ(q.qsize(), 0u);  // the rejected put stored nothing
+}
+
+TYPED_TEST(QueueBadInput, ExtremeTimeoutsDoNotOverflow) {
+  TypeParam q;
+  using T = std::decay_t<decltype(q.get_nowait())>;
+  q.put(T{}, std::chrono::hours::max());
+  q.put(T{}, kInf);
+  EXPECT_EQ(q.get(std::chrono::nanoseconds::max()), T{});
+  EXPECT_EQ(q.get(kInf), T{});
+  EXPECT_THROW(q.get(0s), Empty);
+  EXPECT_THROW(q.get(std::chrono::hours::min()), ValueError);
+  EXPECT_THROW(q.get(-kInf), ValueError);
+}
+
+}  // namespace
