@@ -6,8 +6,8 @@ JOBS ?= $(shell nproc)
 PREFIX ?= /usr/local
 CMAKE_BUILD = cmake --build --preset
 
-.PHONY: all deps tour test check-tsan check-asan check-clang bench install \
-        format tidy clean
+.PHONY: all deps tour test check-tsan check-asan check-clang check-chaos \
+        bench install format tidy clean
 
 all: test
 
@@ -36,6 +36,12 @@ check-asan: deps build/asan/CMakeCache.txt
 check-clang: deps build/clang/CMakeCache.txt
 	$(CMAKE_BUILD) clang -j $(JOBS)
 	ctest --preset clang
+
+# The stress tests with invariant checks on and random pauses and yields at
+# every atomic step of the lock-free structures (concur/detail/assert.hpp).
+check-chaos: deps build/chaos/CMakeCache.txt
+	$(CMAKE_BUILD) chaos -j $(JOBS)
+	ctest --preset chaos
 
 bench: deps build/release/CMakeCache.txt
 	$(CMAKE_BUILD) release -j $(JOBS) --target concur_bench

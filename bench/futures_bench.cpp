@@ -14,10 +14,13 @@
 // --benchmark_min_time, and each benchmark first runs an untimed round
 // (a small one where a round is large) so that the pool's threads are
 // started and the allocator is warm.
+#include <algorithm>
 #include <array>
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <limits>
 #include <thread>
 #include <utility>
 #include <vector>
@@ -219,6 +222,71 @@ void primes_split_concur(benchmark::State& state) {
 BENCHMARK(primes_split_concur)
     ->Name("primes_split/concur")
     ->UseRealTime()
+    ->Iterations(3);
+
+// ---------------------------------------------------------------------------
+// The ideal bound of a pool of kWorkers on a set of tasks, the peer of the
+// primes workloads: how fast any pool could run them, given how long each
+// takes. Each task is timed on its own, one after the other; then every
+// assignment of tasks to workers is tried and the best one's longest worker
+// is the bound (five equal tasks on two workers: three task-times, 3/5 of
+// the sequential time). It is measured anew in every iteration and reported
+// as the iteration's time.
+using Check = std::function<bool()>;
+
+void ideal_bound(benchmark::State& state, const std::vector<Check>& tasks) {
+  using Clock = std::chrono::steady_clock;
+  const std::size_t n = tasks.size();
+  std::size_t assignments = 1;
+  for (std::size_t i = 0; i < n; ++i) assignments *= wl::kWorkers;
+  for (auto _ : state) {
+    std::vector<double> seconds;
+    for (const Check& task : tasks) {
+      benchmark::ClobberMemory();
+      const auto start = Clock::now();
+      benchmark::DoNotOptimize(task());
+      seconds.push_back(
+          std::chrono::duration<double>(Clock::now() - start).count());
+    }
+    double best = std::numeric_limits<double>::infinity();
+    for (std::size_t a = 0; a < assignments; ++a) {
+      std::array<double, wl::kWorkers> share{};
+      std::size_t code = a;
+      for (std::size_t i = 0; i < n; ++i, code /= wl::kWorkers) {
+        share[code % wl::kWorkers] += seconds[i];
+      }
+      best = std::min(best, *std::max_element(share.begin(), share.end()));
+    }
+    state.SetIterationTime(best);
+  }
+}
+
+std::vector<Check> primes_checks() {
+  std::vector<Check> checks;
+  for (std::uint64_t n : wl::primes()) {
+    checks.push_back([n] { return wl::is_prime(n); });
+  }
+  return checks;
+}
+
+std::vector<Check> primes_half_checks() {
+  std::vector<Check> checks;
+  for (std::uint64_t n : wl::primes()) {
+    const std::uint64_t mid = wl::trial_division_midpoint(n);
+    checks.push_back([n, mid] { return wl::has_no_odd_divisor(n, 3, mid); });
+    checks.push_back(
+        [n, mid] { return wl::has_no_odd_divisor(n, mid, wl::isqrt(n) + 1); });
+  }
+  return checks;
+}
+
+BENCHMARK_CAPTURE(ideal_bound, primes_pool, primes_checks())
+    ->Name("primes_pool/ideal")
+    ->UseManualTime()
+    ->Iterations(3);
+BENCHMARK_CAPTURE(ideal_bound, primes_split, primes_half_checks())
+    ->Name("primes_split/ideal")
+    ->UseManualTime()
     ->Iterations(3);
 
 // ---------------------------------------------------------------------------

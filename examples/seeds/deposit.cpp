@@ -18,6 +18,12 @@
 // writing theirs back, and deposits are lost: the seeds printed ¥3 where
 // ¥100 was due. The sleep keeps the read and the write far apart, so the
 // loss shows on every run. With the lock, deposits happen one at a time.
+//
+// (Seed 000's version without a lock indents the join loop and the print
+// into the loop that starts the threads: each new thread is joined, with
+// the earlier ones, before the next starts. The deposits then run one at a
+// time, and it prints a balance per thread, ¥1 to ¥100, each of them right:
+// joins between starts serialize the threads, as pingpong-join shows.)
 #include <atomic>
 #include <mutex>
 #include <vector>

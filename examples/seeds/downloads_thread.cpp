@@ -16,7 +16,7 @@
 // Thread(target, args...) copies its arguments into the new thread, as
 // std::thread does; start() runs it, join() waits for it. The total is the
 // longer download, not the sum. (Seed 000 also shows the slip of starting
-// only t2 and never joining: the total printed is then 0.01 s.)
+// only t2 and never joining: downloads-nojoin ports it.)
 #include <string>
 
 #include "tour.hpp"

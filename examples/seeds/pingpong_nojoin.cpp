@@ -21,7 +21,9 @@
 using namespace std::chrono_literals;
 using concur::threading::Thread;
 
-// Atomic only so that sharing it is not undefined behaviour; see pingpong-join.
+// Atomic, so that two threads touching it is not undefined behaviour in C++.
+// The test and the increment are still two steps, as in Python: now and then
+// both threads pass the test at 9 and eleven words print.
 std::atomic<int> counter = 0;
 
 void sub_task(const char* string) {

@@ -29,6 +29,7 @@
 #include <thread>
 
 #include "concur/futures.hpp"
+#include "concur/os.hpp"
 #include "tour.hpp"
 
 using concur::futures::ThreadPoolExecutor;
@@ -67,8 +68,8 @@ int main() {
   tour::print("%.4f s per number (%.3f s for all %zu)\n",
               seconds / std::size(PRIMES), seconds, std::size(PRIMES));
   tour::print(
-      "%u cores: C++ threads check the numbers in parallel (Python's, held "
+      "%zu cores: C++ threads check the numbers in parallel (Python's, held "
       "by the GIL, would not)\n",
-      std::thread::hardware_concurrency());
+      concur::os::process_cpu_count());
   tour::report(start);
 }

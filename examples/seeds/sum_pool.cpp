@@ -41,11 +41,15 @@
 // over as they finish, the order in which the seed's queue receives them.
 //
 // The seed starts its clock after the processes have started (and copied
-// their slices); the port times everything after building the list, from
-// the first submit to the total. Real work, real seconds: compare with
-// sum-sequential in the tour's table. Reading 800 MB, the sum waits on
-// memory as much as on the cores, so two cores gain less than 2x (1.5x
-// on an idle two-core machine); Python's threads would gain nothing.
+// their slices). The port times the work from the first submit to the
+// total, ten times over the one list, and keeps the fastest run, as
+// sum-sequential does: the sum takes tens of milliseconds, too short for
+// one run to be a measure (and the first run also starts the pool's
+// threads). Real work, real seconds: the tour's table shows the speed-up
+// over sum-sequential. It stays below the number of cores: the additions
+// are so cheap that reading the 800 MB sets the pace, and the cores share
+// one memory bus (the program prints the rate it reached). Python's threads
+// would gain nothing.
 #include <algorithm>
 #include <chrono>
 #include <cstdint>
@@ -55,6 +59,7 @@
 #include <vector>
 
 #include "concur/futures.hpp"
+#include "concur/os.hpp"
 #include "tour.hpp"
 
 using concur::futures::as_completed;
@@ -71,18 +76,29 @@ int main() {
   std::vector<std::int64_t> number_list(100'000'000);
   std::iota(number_list.begin(), number_list.end(), 1);
   const std::span<const std::int64_t> numbers(number_list);
-  unsigned cores = std::max(1u, std::thread::hardware_concurrency());
-  tour::Stopwatch start;
-  ThreadPoolExecutor pool(cores);
-  std::vector<Future<std::int64_t>> futures;
-  for (std::size_t index = 0; index < numbers.size(); index += 12'500'000) {
-    futures.push_back(
-        pool.submit(task_handler, numbers.subspan(index, 12'500'000)));
-  }
-  std::int64_t total = 0;
-  for (Future<std::int64_t> f : as_completed(futures)) total += f.result();
-  tour::print("%lld\n", static_cast<long long>(total));
-  tour::print("Execution time: %.3fs (8 tasks on %u threads)\n",
-              start.elapsed().count(), cores);
-  tour::report(start);
+  const std::size_t cores = concur::os::process_cpu_count();
+  ThreadPoolExecutor pool(static_cast<std::ptrdiff_t>(cores));
+  std::chrono::duration<double> fastest = tour::best_of(10, [&] {
+    std::vector<Future<std::int64_t>> futures;
+    for (std::size_t index = 0; index < numbers.size(); index += 12'500'000) {
+      futures.push_back(
+          pool.submit(task_handler, numbers.subspan(index, 12'500'000)));
+    }
+    std::int64_t total = 0;
+    for (Future<std::int64_t> f : as_completed(futures)) total += f.result();
+    return total;
+  });
+  double megabytes = numbers.size_bytes() / 1e6;
+  tour::print(
+      "Fastest run: %.4fs, reading the %.0f MB list at %.1f GB/s"
+      " (8 tasks on %zu threads)\n",
+      fastest.count(), megabytes, megabytes / 1e3 / fastest.count(), cores);
+  tour::print(
+      "The gain over sum-sequential stays below the number of cores (%zu):"
+      " the additions are so cheap that reading the list sets the pace, and"
+      " the cores share one memory bus. Python's threads would gain nothing:"
+      " under the GIL they take turns, which is why the seed uses 8"
+      " processes.\n",
+      cores);
+  tour::report(fastest);
 }

@@ -12,6 +12,9 @@
 // it is set, so that the sequential and the concurrent downloads of one tour
 // draw the same durations and their speed-up compares like with like.
 //
+// Real work (the primes, the sums) is not scaled: it prints real seconds.
+// best_of() times work too short for one run to be a measure.
+//
 // Timings for the tour's table go to the file descriptor named by
 // CONCUR_TOUR_REPORT_FD as lines "time SECONDS" (real seconds); without that
 // variable, report() does nothing. docs/tour.md describes the protocol.
@@ -19,6 +22,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstdarg>
@@ -73,18 +77,20 @@ class Stopwatch {
       std::chrono::steady_clock::now();
 };
 
-// Hands the real time a Stopwatch measured to `concur tour`, for its table.
-inline void report(const Stopwatch& watch) {
+// Hands a real time the program measured to `concur tour`, for its table.
+inline void report(std::chrono::duration<double> measured) {
   const char* fd_text = std::getenv("CONCUR_TOUR_REPORT_FD");
   if (fd_text == nullptr) return;
   char line[64];
   int length =
-      std::snprintf(line, sizeof line, "time %.6f\n", watch.elapsed().count());
+      std::snprintf(line, sizeof line, "time %.6f\n", measured.count());
   // One write of a short line: atomic on a pipe, and a failure (the tour is
   // gone) costs only the table entry.
   [[maybe_unused]] auto written =
       ::write(std::atoi(fd_text), line, static_cast<std::size_t>(length));
 }
+
+inline void report(const Stopwatch& watch) { report(watch.elapsed()); }
 
 // Python's random.randint(a, b): a uniform integer in [a, b]. Safe to call
 // from any thread, as Python's is.
@@ -111,6 +117,28 @@ inline int randint(int a, int b) {
   std::fflush(stdout);
   funlockfile(stdout);
   va_end(args);
+}
+
+// Times real work as a benchmark does. A run of tens of milliseconds says
+// little on its own: a page fault, an interrupt or another program on the
+// machine can cost as much as the work. So this calls work() `runs` times,
+// printing the integer it returns and the run's real time on one line, as
+// the seeds print theirs ("5000000050000000  Execution time: 0.0331s"), and
+// returns the fastest run, the least disturbed one: the figure to compare
+// with another program's fastest. Printing every result also keeps the
+// compiler from dropping the runs whose result nobody would read.
+template <class Work>
+std::chrono::duration<double> best_of(int runs, Work work) {
+  auto best = std::chrono::duration<double>::max();
+  for (int run = 1; run <= runs; ++run) {
+    Stopwatch watch;
+    long long result = work();
+    std::chrono::duration<double> elapsed = watch.elapsed();
+    print("%lld  Execution time: %.4fs (run %d of %d)\n", result,
+          elapsed.count(), run, runs);
+    best = std::min(best, elapsed);
+  }
+  return best;
 }
 
 }  // namespace tour

@@ -140,9 +140,7 @@ class Future {
 
   // Waits for the call; returns its value or throws its exception, or
   // CancelledError. With a timeout: TimeoutError if it is still not done.
-  decltype(auto) result() const {
-    return result_until(sys::Deadline::never());
-  }
+  decltype(auto) result() const { return result_until(sys::Deadline::never()); }
   template <class Rep, class Period>
   decltype(auto) result(std::chrono::duration<Rep, Period> timeout) const {
     return result_until(sys::Deadline::after(timeout));
@@ -260,10 +258,10 @@ class Future {
 class WorkItem {
  public:
   template <class F, class... Args>
-  requires std::is_invocable_v<std::decay_t<F>&&, std::decay_t<Args>&&...> ||
-           futures_detail::kTakesStopToken<std::decay_t<F>,
-                                           std::decay_t<Args>...>
-  static auto make(F&& fn, Args&&... args) {
+  requires std::is_invocable_v<std::decay_t<F> &&, std::decay_t<Args>&&...> ||
+      futures_detail::kTakesStopToken<std::decay_t<F>,
+                                      std::decay_t<Args>...> static auto
+      make(F&& fn, Args&&... args) {
     using R = typename futures_detail::CallResult<std::decay_t<F>,
                                                   std::decay_t<Args>...>::type;
     auto* task =
@@ -654,8 +652,8 @@ template <class Range>
     ReturnWhen return_when = ALL_COMPLETED) {
   using F = std::ranges::range_value_t<Range>;
   using T = typename F::value_type;
-  const auto deadline = timeout ? sys::Deadline::after(*timeout)
-                                : sys::Deadline::never();
+  const auto deadline =
+      timeout ? sys::Deadline::after(*timeout) : sys::Deadline::never();
   std::vector<Future<T>> unique;
   std::unordered_set<const void*> seen;
   for (const auto& f : futures) {

@@ -296,8 +296,8 @@ class BasicQueue {
     return try_get_until(nullptr);
   }
   template <class Rep, class Period>
-  [[nodiscard]] std::optional<T> try_get(std::chrono::duration<Rep, Period> timeout)
-      CONCUR_EXCLUDES(mutex_) {
+  [[nodiscard]] std::optional<T> try_get(
+      std::chrono::duration<Rep, Period> timeout) CONCUR_EXCLUDES(mutex_) {
     const Deadline deadline = Deadline::after(timeout);
     return try_get_until(&deadline);
   }
@@ -681,8 +681,8 @@ class Queue {
   static constexpr bool kMayBeLockFree =
       std::is_nothrow_move_constructible_v<T> &&
       std::is_nothrow_destructible_v<T>;
-  using LockFree =
-      std::conditional_t<kMayBeLockFree, queue_detail::LockFreeQueue<T>, Locked>;
+  using LockFree = std::conditional_t<kMayBeLockFree,
+                                      queue_detail::LockFreeQueue<T>, Locked>;
 
  public:
   // maxsize <= 0 means unbounded, as in Python.
@@ -732,7 +732,8 @@ class Queue {
     return with_body([](auto& q) { return q.try_get(); });
   }
   template <class Rep, class Period>
-  [[nodiscard]] std::optional<T> try_get(std::chrono::duration<Rep, Period> timeout) {
+  [[nodiscard]] std::optional<T> try_get(
+      std::chrono::duration<Rep, Period> timeout) {
     return with_body([&](auto& q) { return q.try_get(timeout); });
   }
 
@@ -787,7 +788,8 @@ class Queue {
 // stack); otherwise exactly Queue, with the same thread safety, memory
 // ordering and exception guarantees.
 template <class T>
-class LifoQueue : public queue_detail::BasicQueue<T, queue_detail::LifoStore<T>> {
+class LifoQueue
+    : public queue_detail::BasicQueue<T, queue_detail::LifoStore<T>> {
  public:
   using queue_detail::BasicQueue<T, queue_detail::LifoStore<T>>::BasicQueue;
 };
@@ -853,7 +855,8 @@ class LockFreeSimpleQueue {
   }
   [[nodiscard]] std::optional<T> try_get() noexcept { return items_.try_pop(); }
   template <class Rep, class Period>
-  [[nodiscard]] std::optional<T> try_get(std::chrono::duration<Rep, Period> timeout) {
+  [[nodiscard]] std::optional<T> try_get(
+      std::chrono::duration<Rep, Period> timeout) {
     return items_.pop(Deadline::after(timeout));
   }
 

@@ -126,8 +126,8 @@ class CONCUR_CAPABILITY("mutex") Lock {
     return acquire(timeout < timeout.zero() ? timeout.zero() : timeout);
   }
   template <class Clock, class Duration>
-  [[nodiscard]] bool try_lock_until(std::chrono::time_point<Clock, Duration> when)
-      CONCUR_TRY_ACQUIRE(true) {
+  [[nodiscard]] bool try_lock_until(
+      std::chrono::time_point<Clock, Duration> when) CONCUR_TRY_ACQUIRE(true) {
     auto deadline = sys::Deadline::at(when);
     return try_fast() || acquire_slow(deadline);
   }
@@ -206,7 +206,8 @@ class CONCUR_CAPABILITY("mutex") RLock {
     // Relaxed: only the calling thread ever stores its own key here, so it
     // reads back its own store or some other thread's key, never a false
     // match, whatever the ordering.
-    return owner_.load(std::memory_order_relaxed) == threading_detail::this_thread_key();
+    return owner_.load(std::memory_order_relaxed) ==
+           threading_detail::this_thread_key();
   }
   // How many times the calling thread holds the lock; 0 if it does not.
   std::size_t recursion_count() const noexcept {
@@ -215,15 +216,17 @@ class CONCUR_CAPABILITY("mutex") RLock {
 
   void lock() CONCUR_ACQUIRE() { acquire(); }
   void unlock() CONCUR_RELEASE() { release(); }
-  [[nodiscard]] bool try_lock() CONCUR_TRY_ACQUIRE(true) { return acquire(false); }
+  [[nodiscard]] bool try_lock() CONCUR_TRY_ACQUIRE(true) {
+    return acquire(false);
+  }
   template <class Rep, class Period>
   [[nodiscard]] bool try_lock_for(std::chrono::duration<Rep, Period> timeout)
       CONCUR_TRY_ACQUIRE(true) {
     return acquire(timeout < timeout.zero() ? timeout.zero() : timeout);
   }
   template <class Clock, class Duration>
-  [[nodiscard]] bool try_lock_until(std::chrono::time_point<Clock, Duration> when)
-      CONCUR_TRY_ACQUIRE(true) {
+  [[nodiscard]] bool try_lock_until(
+      std::chrono::time_point<Clock, Duration> when) CONCUR_TRY_ACQUIRE(true) {
     auto deadline = sys::Deadline::at(when);
     if (reenter()) return true;
     if (!lock_.try_lock() && !acquire_until(deadline)) return false;
@@ -240,7 +243,8 @@ class CONCUR_CAPABILITY("mutex") RLock {
     return true;
   }
   void take_ownership(std::size_t count) noexcept {
-    owner_.store(threading_detail::this_thread_key(), std::memory_order_relaxed);
+    owner_.store(threading_detail::this_thread_key(),
+                 std::memory_order_relaxed);
     count_ = count;
   }
   bool acquire_until(const sys::Deadline& deadline);
@@ -296,7 +300,9 @@ class CONCUR_CAPABILITY("mutex") Condition {
   void release() CONCUR_RELEASE();
   void lock() CONCUR_ACQUIRE() { acquire(); }
   void unlock() CONCUR_RELEASE() { release(); }
-  [[nodiscard]] bool try_lock() CONCUR_TRY_ACQUIRE(true) { return acquire(false); }
+  [[nodiscard]] bool try_lock() CONCUR_TRY_ACQUIRE(true) {
+    return acquire(false);
+  }
 
   // Releases the lock, blocks until notified, and re-acquires the lock
   // (every recursion level of an RLock). Returns true.
@@ -314,7 +320,7 @@ class CONCUR_CAPABILITY("mutex") Condition {
   // As above, for at most `timeout`: returns the predicate's last value.
   template <class Predicate, class Rep, class Period>
   [[nodiscard]] bool wait_for(Predicate predicate,
-                std::chrono::duration<Rep, Period> timeout) {
+                              std::chrono::duration<Rep, Period> timeout) {
     return wait_for_until(predicate, sys::Deadline::after(timeout));
   }
 
@@ -400,8 +406,8 @@ class CONCUR_CAPABILITY("semaphore") Semaphore {
     return acquire(timeout < timeout.zero() ? timeout.zero() : timeout);
   }
   template <class Clock, class Duration>
-  [[nodiscard]] bool try_lock_until(std::chrono::time_point<Clock, Duration> when)
-      CONCUR_TRY_ACQUIRE(true) {
+  [[nodiscard]] bool try_lock_until(
+      std::chrono::time_point<Clock, Duration> when) CONCUR_TRY_ACQUIRE(true) {
     auto deadline = sys::Deadline::at(when);
     return try_take() || acquire_slow(deadline);
   }
@@ -580,10 +586,10 @@ class Barrier {
 // target, not run() (a subclass that overrides run() takes no target);
 // join(timeout) returns whether the thread ended instead of None; start()
 // does not wait for the new thread to begin running (Python's does), which
-// halves the cost of a start. The exit-time join runs from a handler made at
-// the first start(): std::atexit handlers registered after that run before
-// the join (in Python every atexit handler runs after it), so register exit
-// hooks that need finished threads before starting them.
+// halves the cost of a start. The exit-time join is a stage of concur's exit
+// sequence (<concur/atexit.hpp>): functions given to concur::atexit run
+// after it, as Python's atexit handlers do; plain std::atexit handlers
+// installed after the first start() run before it.
 class Thread;
 
 struct ThreadOptions {
@@ -616,10 +622,9 @@ std::unique_ptr<Callable> bind_call(F&& f, Args&&... args) {
       std::forward<F>(f), std::forward<Args>(args)...);
 }
 template <class F, class... Args>
-concept Target =
-    !std::is_base_of_v<threading::Thread, std::decay_t<F>> &&
-    !std::is_same_v<std::decay_t<F>, threading::ThreadOptions> &&
-    std::is_invocable_v<std::decay_t<F>&, std::decay_t<Args>&...>;
+concept Target = !std::is_base_of_v<threading::Thread, std::decay_t<F>> &&
+                 !std::is_same_v<std::decay_t<F>, threading::ThreadOptions> &&
+                 std::is_invocable_v<std::decay_t<F>&, std::decay_t<Args>&...>;
 }  // namespace concur::threading_detail
 
 namespace concur::threading {
@@ -635,13 +640,14 @@ class Thread {
   explicit Thread(F&& target, Args&&... args)
       : Thread(ThreadOptions{},
                threading_detail::bind_call(std::forward<F>(target),
-                                 std::forward<Args>(args)...)) {}
+                                           std::forward<Args>(args)...)) {}
   template <class F, class... Args>
-  requires threading_detail::Target<F, Args...> Thread(ThreadOptions options, F&& target,
-                                             Args&&... args)
+  requires threading_detail::Target<F, Args...> Thread(ThreadOptions options,
+                                                       F&& target,
+                                                       Args&&... args)
       : Thread(std::move(options),
                threading_detail::bind_call(std::forward<F>(target),
-                                 std::forward<Args>(args)...)) {}
+                                           std::forward<Args>(args)...)) {}
   Thread(const Thread& other) noexcept;
   Thread& operator=(const Thread& other) noexcept;
   virtual ~Thread();
@@ -679,7 +685,8 @@ class Thread {
   virtual void run();
 
  protected:
-  Thread(ThreadOptions options, std::unique_ptr<threading_detail::Callable> target);
+  Thread(ThreadOptions options,
+         std::unique_ptr<threading_detail::Callable> target);
 
  private:
   friend Thread current_thread();
@@ -687,7 +694,8 @@ class Thread {
   friend std::vector<Thread> enumerate();
   friend struct threading_detail::ThreadState;
 
-  explicit Thread(std::shared_ptr<threading_detail::ThreadState> state) noexcept;
+  explicit Thread(
+      std::shared_ptr<threading_detail::ThreadState> state) noexcept;
   bool join_until(const sys::Deadline& deadline);
   void let_go() noexcept;
 
@@ -724,10 +732,9 @@ class Timer : public Thread {
   requires std::is_invocable_v < std::decay_t<F>
   &, std::decay_t<Args>&... > Timer(std::chrono::duration<Rep, Period> interval,
                                     F&& function, Args&&... args)
-      : Timer(std::make_shared<Event>(),
-              sys::checked_timeout(interval),
+      : Timer(std::make_shared<Event>(), sys::checked_timeout(interval),
               threading_detail::bind_call(std::forward<F>(function),
-                                std::forward<Args>(args)...)) {}
+                                          std::forward<Args>(args)...)) {}
   // Stops the timer if it is still waiting; harmless afterwards.
   void cancel() { finished_->set(); }
 
@@ -777,8 +784,10 @@ class local {
   local& operator=(const local&) = delete;
 
   T& get() {
-    if (void* found = threading_detail::local_find(id_)) return *static_cast<T*>(found);
-    return *static_cast<T*>(threading_detail::local_insert(control_, factory_()));
+    if (void* found = threading_detail::local_find(id_))
+      return *static_cast<T*>(found);
+    return *static_cast<T*>(
+        threading_detail::local_insert(control_, factory_()));
   }
   T* operator->() { return &get(); }
   T& operator*() { return get(); }

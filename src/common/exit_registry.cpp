@@ -56,9 +56,8 @@ class ExitRegistry {
     try {
       handler();
     } catch (const std::exception& e) {
-      std::string text =
-          std::string("Exception ignored in atexit callback: ") + e.what() +
-          "\n";
+      std::string text = std::string("Exception ignored in atexit callback: ") +
+                         e.what() + "\n";
       std::fputs(text.c_str(), stderr);
     } catch (...) {
       std::fputs("Exception ignored in atexit callback\n", stderr);

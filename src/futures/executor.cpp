@@ -23,10 +23,11 @@ ThreadPoolExecutor::ThreadPoolExecutor(std::ptrdiff_t max_workers)
     : ThreadPoolExecutor(ThreadPoolOptions{max_workers, {}, {}}) {}
 
 ThreadPoolExecutor::ThreadPoolExecutor(ThreadPoolOptions options)
-    : scheduler_(new futures_detail::Scheduler(futures_detail::Scheduler::Options{
-          checked_max_workers(options.max_workers),
-          std::move(options.thread_name_prefix),
-          std::move(options.initializer)})) {}
+    : scheduler_(
+          new futures_detail::Scheduler(futures_detail::Scheduler::Options{
+              checked_max_workers(options.max_workers),
+              std::move(options.thread_name_prefix),
+              std::move(options.initializer)})) {}
 
 ThreadPoolExecutor::~ThreadPoolExecutor() = default;
 

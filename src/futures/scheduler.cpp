@@ -234,8 +234,8 @@ bool Scheduler::notify_work() {
   // header): the inbox push that published the task is a seq_cst exchange
   // and these loads are seq_cst, while the worker's update of searching_ or
   // its announcement on idle_ is a seq_cst read-modify-write followed by a
-  // seq_cst read of the inbox tail. In the single order of those four, either the worker
-  // reads the task or we read the worker; no fence is needed on top.
+  // seq_cst read of the inbox tail. In the single order of those four, either
+  // the worker reads the task or we read the worker; no fence is needed on top.
   // Sleepers first: in a busy pool there are none, and that line stays in
   // the submitter's cache. A searching worker will find the task; waking a
   // sleeper as well would only make two threads race for one task.
@@ -376,7 +376,8 @@ StateBase* Scheduler::search(Worker& self) {
   const std::uint32_t searchers =
       searching_.fetch_sub(1, std::memory_order_seq_cst);
   CONCUR_ASSERT(searchers >= 1, "more searchers left than entered");
-  if (searchers == 1 && task != nullptr && has_work() && !notify_work() && !all_started()) {
+  if (searchers == 1 && task != nullptr && has_work() && !notify_work() &&
+      !all_started()) {
     // Work is left and nobody sleeps: the submits that queued it saw this
     // worker searching and started no thread, so start one now.
     spawn_worker();
@@ -463,9 +464,7 @@ void Scheduler::shutdown(bool wait, bool cancel_futures) {
   }
 }
 
-void schedule(Scheduler& scheduler, StateBase* task) {
-  scheduler.submit(task);
-}
+void schedule(Scheduler& scheduler, StateBase* task) { scheduler.submit(task); }
 
 void SchedulerDeleter::operator()(Scheduler* scheduler) const noexcept {
   delete scheduler;

@@ -46,9 +46,9 @@ class TaskInbox {
     // Between the exchange and the link the queue looks empty from the
     // head: the window consumers must tolerate.
     CONCUR_CHAOS_POINT();
-    CONCUR_ASSERT(prev->next_in_queue.load(std::memory_order_relaxed) ==
-                      nullptr,
-                  "an inbox node linked twice");
+    CONCUR_ASSERT(
+        prev->next_in_queue.load(std::memory_order_relaxed) == nullptr,
+        "an inbox node linked twice");
     prev->next_in_queue.store(task, std::memory_order_release);
   }
 

@@ -37,8 +37,8 @@ Pipe make_pipe(int flags) {
 }
 
 std::size_t read_some(int fd, std::span<std::byte> buffer) {
-  const long n = retry_on_eintr(
-      [&] { return ::read(fd, buffer.data(), buffer.size()); });
+  const long n =
+      retry_on_eintr([&] { return ::read(fd, buffer.data(), buffer.size()); });
   if (n < 0) fail();
   return static_cast<std::size_t>(n);
 }

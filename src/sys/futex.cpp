@@ -4,7 +4,6 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-#include <bit>
 #include <cerrno>
 #include <cstdio>
 #include <cstdlib>
@@ -13,13 +12,13 @@
 namespace concur::sys {
 
 namespace {
-
 int op(int base, FutexScope scope) noexcept {
   return scope == FutexScope::kPrivate ? base | FUTEX_PRIVATE_FLAG : base;
 }
+}  // namespace
 
-bool wait_on(std::uint32_t* address, std::uint32_t expected,
-             const Deadline& deadline, FutexScope scope) noexcept {
+bool futex_wait_at(std::uint32_t* address, std::uint32_t expected,
+                   const Deadline& deadline, FutexScope scope) noexcept {
   timespec ts{};
   const timespec* tsp = nullptr;
   if (!deadline.is_never()) {
@@ -48,42 +47,11 @@ bool wait_on(std::uint32_t* address, std::uint32_t expected,
   }
 }
 
-void wake_on(std::uint32_t* address, int count, FutexScope scope) noexcept {
-  // The result is ignored on purpose: see futex_wake in the header.
+void futex_wake_at(std::uint32_t* address, int count,
+                   FutexScope scope) noexcept {
+  // The result is ignored on purpose: see the header.
   syscall(SYS_futex, address, op(FUTEX_WAKE, scope), count, nullptr, nullptr,
           0);
-}
-
-std::uint32_t* word_address(std::atomic<std::uint32_t>& word) noexcept {
-  return reinterpret_cast<std::uint32_t*>(&word);
-}
-
-// The futex half of a 64-bit word: its low 32 bits.
-std::uint32_t* low_half(std::atomic<std::uint64_t>& word) noexcept {
-  auto* halves = reinterpret_cast<std::uint32_t*>(&word);
-  return std::endian::native == std::endian::little ? halves : halves + 1;
-}
-
-}  // namespace
-
-bool futex_wait(std::atomic<std::uint32_t>& word, std::uint32_t expected,
-                const Deadline& deadline, FutexScope scope) noexcept {
-  return wait_on(word_address(word), expected, deadline, scope);
-}
-
-void futex_wake(std::atomic<std::uint32_t>& word, int count,
-                FutexScope scope) noexcept {
-  wake_on(word_address(word), count, scope);
-}
-
-bool futex_wait(std::atomic<std::uint64_t>& word, std::uint32_t expected,
-                const Deadline& deadline, FutexScope scope) noexcept {
-  return wait_on(low_half(word), expected, deadline, scope);
-}
-
-void futex_wake(std::atomic<std::uint64_t>& word, int count,
-                FutexScope scope) noexcept {
-  wake_on(low_half(word), count, scope);
 }
 
 }  // namespace concur::sys

@@ -8,7 +8,6 @@
 
 namespace concur::threading {
 
-
 // One waiting thread, on that thread's stack. It is linked into the
 // Condition's list while the lock is held, and stays alive until wait()
 // returns, which needs the lock again; a notifier holds the lock for as long

@@ -19,10 +19,9 @@ bool Lock::acquire_slow(const sys::Deadline& deadline) {
   // release, and a context switch costs far more than a few hundred pauses.
   if (sys::spin_until([this] {
         std::uint32_t s = state_.load(std::memory_order_relaxed);
-        return s == kUnlocked &&
-               state_.compare_exchange_weak(s, kLocked,
-                                            std::memory_order_acquire,
-                                            std::memory_order_relaxed);
+        return s == kUnlocked && state_.compare_exchange_weak(
+                                     s, kLocked, std::memory_order_acquire,
+                                     std::memory_order_relaxed);
       })) {
     return true;
   }

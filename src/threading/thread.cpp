@@ -17,9 +17,7 @@
 #include "concur/detail/sys/futex.hpp"
 #include "concur/threading.hpp"
 
-namespace concur::threading {
-
-}  // namespace concur::threading
+namespace concur::threading {}  // namespace concur::threading
 
 namespace concur::threading_detail {
 
@@ -494,10 +492,11 @@ Timer::Timer(std::shared_ptr<Event> finished,
              std::chrono::steady_clock::duration interval,
              std::unique_ptr<threading_detail::Callable> function)
     : Thread(ThreadOptions{},
-             threading_detail::bind_call([finished, interval, fn = std::move(function)] {
-               if (!finished->wait(interval)) (*fn)();
-               finished->set();
-             })),
+             threading_detail::bind_call(
+                 [finished, interval, fn = std::move(function)] {
+                   if (!finished->wait(interval)) (*fn)();
+                   finished->set();
+                 })),
       finished_(std::move(finished)) {}
 
 Thread current_thread() { return Thread(current_state()); }

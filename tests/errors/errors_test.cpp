@@ -47,10 +47,11 @@ static_assert(kIsA<concur::NotADirectoryError, OSError>);
 static_assert(kIsA<concur::PermissionError, OSError>);
 static_assert(kIsA<concur::ProcessLookupError, OSError>);
 static_assert(kIsA<concur::TimeoutError, OSError>);
-static_assert(kIsA<concur::threading::BrokenBarrierError, concur::RuntimeError>);
+static_assert(
+    kIsA<concur::threading::BrokenBarrierError, concur::RuntimeError>);
 static_assert(kIsA<concur::futures::BrokenExecutor, concur::RuntimeError>);
-static_assert(kIsA<concur::futures::BrokenThreadPool,
-                   concur::futures::BrokenExecutor>);
+static_assert(
+    kIsA<concur::futures::BrokenThreadPool, concur::futures::BrokenExecutor>);
 static_assert(kIsA<concur::futures::CancelledError, Error>);
 static_assert(kIsA<concur::futures::InvalidStateError, Error>);
 static_assert(kIsA<concur::queue::Empty, Error>);

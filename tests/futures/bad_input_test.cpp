@@ -13,30 +13,20 @@
 
 #include <gtest/gtest.h>
 
+#include "common/bad_input.hpp"
 #include "concur/futures.hpp"
 
 namespace {
 
 using namespace std::chrono_literals;
+using concur_test::ExpectNaNRejected;
+using concur_test::kInf;
+using concur_test::kNaN;
 namespace cf = concur::futures;
-using concur::ValueError;
 using cf::Future;
 using cf::ThreadPoolExecutor;
 using cf::ThreadPoolOptions;
-using Seconds = std::chrono::duration<double>;
-
-const Seconds kNaN(std::numeric_limits<double>::quiet_NaN());
-const Seconds kInf(std::numeric_limits<double>::infinity());
-
-template <class Call>
-void ExpectNaNRejected(Call call, const char* what) {
-  try {
-    call();
-    ADD_FAILURE() << what << ": no ValueError";
-  } catch (const ValueError& e) {
-    EXPECT_STREQ(e.what(), "Invalid value NaN (not a number)") << what;
-  }
-}
+using concur::ValueError;
 
 TEST(BadInput, NaNTimeoutsRaiseValueError) {
   Future<int> pending;
@@ -102,11 +92,10 @@ TEST(References, TheCallIsFreedOnceItHasRun) {
   auto argument = std::make_shared<int>(2);
   std::weak_ptr<int> watch_captured = captured;
   std::weak_ptr<int> watch_argument = argument;
-  Future<int> f = pool.submit(
-      [held = std::move(captured)](const std::shared_ptr<int>& arg) {
-        return *held + *arg;
-      },
-      std::move(argument));
+  Future<int> f =
+      pool.submit([held = std::move(captured)](
+                      const std::shared_ptr<int>& arg) { return *held + *arg; },
+                  std::move(argument));
   EXPECT_EQ(f.result(), 3);
   EXPECT_TRUE(watch_captured.expired());
   EXPECT_TRUE(watch_argument.expired());
@@ -118,7 +107,8 @@ TEST(References, ACancelledCallIsFreedWhenThePoolDropsIt) {
   auto blocker = pool.submit([&] { static_cast<void>(release.wait()); });
   auto captured = std::make_shared<int>(1);
   std::weak_ptr<int> watch = captured;
-  Future<int> queued = pool.submit([held = std::move(captured)] { return *held; });
+  Future<int> queued =
+      pool.submit([held = std::move(captured)] { return *held; });
   EXPECT_TRUE(queued.cancel());
   release.set();
   pool.shutdown(true);

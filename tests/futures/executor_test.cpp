@@ -114,17 +114,22 @@ bool IsPrime(std::uint64_t n) {
   return true;
 }
 
-const std::vector<std::uint64_t> kNumbers{112272535095293, 112582705942171,
-                                          112272535095293, 115280095190773,
-                                          115797848077099, 1099726899285419,
-                                          21, 97};
-const std::vector<bool> kExpected{true, true, true, true, true, false,
-                                  false, true};
+const std::vector<std::uint64_t> kNumbers{112272535095293,
+                                          112582705942171,
+                                          112272535095293,
+                                          115280095190773,
+                                          115797848077099,
+                                          1099726899285419,
+                                          21,
+                                          97};
+const std::vector<bool> kExpected{true, true,  true,  true,
+                                  true, false, false, true};
 
 template <cf::Executor E>
 std::vector<bool> CheckPrimesBySubmit(E& executor) {
   std::vector<Future<bool>> futures;
-  for (std::uint64_t n : kNumbers) futures.push_back(executor.submit(IsPrime, n));
+  for (std::uint64_t n : kNumbers)
+    futures.push_back(executor.submit(IsPrime, n));
   std::vector<bool> out;
   for (auto& f : futures) out.push_back(f.result());
   return out;
@@ -160,8 +165,8 @@ TYPED_TEST(ExecutorTest, PrimesByMapInEveryChunking) {
 
 TYPED_TEST(ExecutorTest, MapRejectsABadChunksize) {
   TypeParam executor;
-  EXPECT_THROW(static_cast<void>(executor.map(
-                   IsPrime, kNumbers, cf::MapOptions{.chunksize = 0})),
+  EXPECT_THROW(static_cast<void>(executor.map(IsPrime, kNumbers,
+                                              cf::MapOptions{.chunksize = 0})),
                concur::ValueError);
 }
 
@@ -178,7 +183,8 @@ TYPED_TEST(ExecutorTest, SubmitAfterShutdownIsRuntimeError) {
 }
 
 TEST(WorkItem, RunCompletesTheFuture) {
-  auto [item, future] = WorkItem::make([](int a, int b) { return a * b; }, 6, 7);
+  auto [item, future] =
+      WorkItem::make([](int a, int b) { return a * b; }, 6, 7);
   EXPECT_FALSE(future.done());
   std::move(item).run();
   EXPECT_EQ(future.result(), 42);

@@ -349,7 +349,8 @@ TEST(Future, SetRunningOrNotifyCancel) {
   EXPECT_TRUE(pending.set_running_or_notify_cancel());
   EXPECT_TRUE(pending.running());
   // Already running: Python raises RuntimeError.
-  EXPECT_THROW(static_cast<void>(pending.set_running_or_notify_cancel()), RuntimeError);
+  EXPECT_THROW(static_cast<void>(pending.set_running_or_notify_cancel()),
+               RuntimeError);
 
   Future<int> cancelled;
   cancelled.cancel();
@@ -358,7 +359,8 @@ TEST(Future, SetRunningOrNotifyCancel) {
 
   Future<int> finished;
   finished.set_result(1);
-  EXPECT_THROW(static_cast<void>(finished.set_running_or_notify_cancel()), RuntimeError);
+  EXPECT_THROW(static_cast<void>(finished.set_running_or_notify_cancel()),
+               RuntimeError);
 }
 
 TEST(Future, SetExceptionOnRunningFuture) {

@@ -216,8 +216,8 @@ TEST(Map, ResultsOfAChunkAreLetGoAfterIt) {
   ThreadPoolExecutor pool(2);
   std::vector<int> items = Iota(10);
   std::vector<std::weak_ptr<int>> watched;
-  auto results = pool.map([](int x) { return std::make_shared<int>(x); },
-                          items, MapOptions{.chunksize = 5});
+  auto results = pool.map([](int x) { return std::make_shared<int>(x); }, items,
+                          MapOptions{.chunksize = 5});
   for (auto it = results.begin(); it != results.end(); ++it) {
     watched.push_back(*it);
     const std::size_t n = watched.size();

@@ -34,7 +34,6 @@
 namespace {
 
 using namespace std::chrono_literals;
-using concur_test::AwaitSleeping;
 using concur::RuntimeError;
 using concur::ValueError;
 using concur::futures::BrokenExecutor;
@@ -50,6 +49,7 @@ using concur::threading::Event;
 using concur::threading::get_ident;
 using concur::threading::get_native_id;
 using concur::threading::Timer;
+using concur_test::AwaitSleeping;
 using testing::HasSubstr;
 using testing::MatchesRegex;
 using Clock = std::chrono::steady_clock;

@@ -25,8 +25,8 @@
 namespace {
 
 using namespace std::chrono_literals;
-using concur_test::CurrentTid;
 using concur_test::AwaitSleeping;
+using concur_test::CurrentTid;
 namespace cf = concur::futures;
 using cf::ALL_COMPLETED;
 using cf::FIRST_COMPLETED;

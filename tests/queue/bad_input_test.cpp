@@ -7,6 +7,7 @@
 
 #include <gtest/gtest.h>
 
+#include "common/bad_input.hpp"
 #include "concur/queue.hpp"
 
 namespace {
@@ -18,26 +19,15 @@ using concur::queue::LifoQueue;
 using concur::queue::PriorityQueue;
 using concur::queue::Queue;
 using concur::queue::SimpleQueue;
-using Seconds = std::chrono::duration<double>;
-
-const Seconds kNaN(std::numeric_limits<double>::quiet_NaN());
-const Seconds kInf(std::numeric_limits<double>::infinity());
+using concur_test::ExpectNaNRejected;
+using concur_test::kInf;
+using concur_test::kNaN;
 
 template <class Q>
 class QueueBadInput : public testing::Test {};
 using Queues = testing::Types<Queue<int>, Queue<std::string>, LifoQueue<int>,
                               PriorityQueue<int>, SimpleQueue<int>>;
 TYPED_TEST_SUITE(QueueBadInput, Queues);
-
-template <class Call>
-void ExpectNaNRejected(Call call, const char* what) {
-  try {
-    call();
-    ADD_FAILURE() << what << ": no ValueError";
-  } catch (const ValueError& e) {
-    EXPECT_STREQ(e.what(), "Invalid value NaN (not a number)") << what;
-  }
-}
 
 TYPED_TEST(QueueBadInput, NaNTimeoutsRaiseValueError) {
   TypeParam q;

@@ -180,7 +180,8 @@ TYPED_TEST(ShutdownTest, BlockedGettersWakeWithShutDown) {
     std::vector<std::thread> threads;
     threads.push_back(StartBlocked(refuse([&] { q.get(); })));
     threads.push_back(StartBlocked(refuse([&] { q.get(1h); })));
-    threads.push_back(StartBlocked(refuse([&] { static_cast<void>(q.try_get(1h)); })));
+    threads.push_back(
+        StartBlocked(refuse([&] { static_cast<void>(q.try_get(1h)); })));
     EXPECT_EQ(refused, 0);
     q.shutdown(immediate);
     for (auto& t : threads) t.join();

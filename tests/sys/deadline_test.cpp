@@ -70,9 +70,9 @@ TEST(CheckedTimeout, RoundsUpAndKeepsZero) {
 }
 
 TEST(Deadline, AfterTheExtremesIsFiniteAndFitsATimespec) {
-  for (auto timeout : {Steady::duration::max(), Steady::duration::zero(),
-                       std::chrono::duration_cast<Steady::duration>(
-                           kMaxTimeout)}) {
+  for (auto timeout :
+       {Steady::duration::max(), Steady::duration::zero(),
+        std::chrono::duration_cast<Steady::duration>(kMaxTimeout)}) {
     const Deadline d = Deadline::after(timeout);
     EXPECT_FALSE(d.is_never());
     const timespec ts = d.absolute_timespec();
@@ -120,8 +120,7 @@ struct FarEpochClock {
   using time_point = std::chrono::time_point<FarEpochClock>;
   static constexpr bool is_steady = true;
   static time_point now() noexcept {
-    return time_point(duration::min() / 2 +
-                      Steady::now().time_since_epoch());
+    return time_point(duration::min() / 2 + Steady::now().time_since_epoch());
   }
 };
 

@@ -14,6 +14,7 @@
 #include <gtest/gtest.h>
 
 #include "common/asleep.hpp"
+#include "common/bad_input.hpp"
 #include "concur/threading.hpp"
 
 namespace {
@@ -28,22 +29,11 @@ using concur::threading::Lock;
 using concur::threading::RLock;
 using concur::threading::Semaphore;
 using concur::threading::Thread;
+using concur_test::ExpectNaNRejected;
+using concur_test::kInf;
+using concur_test::kNaN;
 using Seconds = std::chrono::duration<double>;
 using Steady = std::chrono::steady_clock;
-
-const Seconds kNaN(std::numeric_limits<double>::quiet_NaN());
-const Seconds kInf(std::numeric_limits<double>::infinity());
-
-// Runs `call` and checks it throws ValueError with Python's NaN message.
-template <class Call>
-void ExpectNaNRejected(Call call, const char* what) {
-  try {
-    call();
-    ADD_FAILURE() << what << ": no ValueError";
-  } catch (const ValueError& e) {
-    EXPECT_STREQ(e.what(), "Invalid value NaN (not a number)") << what;
-  }
-}
 
 TEST(BadInput, NaNTimeoutsRaiseValueError) {
   Lock lock;
@@ -53,8 +43,7 @@ TEST(BadInput, NaNTimeoutsRaiseValueError) {
   RLock rlock;
   ExpectNaNRejected([&] { static_cast<void>(rlock.acquire(kNaN)); }, "RLock");
   Semaphore sem(0);
-  ExpectNaNRejected([&] { static_cast<void>(sem.acquire(kNaN)); },
-                    "Semaphore");
+  ExpectNaNRejected([&] { static_cast<void>(sem.acquire(kNaN)); }, "Semaphore");
   Event event;
   ExpectNaNRejected([&] { static_cast<void>(event.wait(kNaN)); }, "Event");
   Condition cond;
@@ -64,8 +53,7 @@ TEST(BadInput, NaNTimeoutsRaiseValueError) {
       [&] { static_cast<void>(cond.wait_for([] { return false; }, kNaN)); },
       "Condition::wait_for");
   Barrier barrier(2);
-  ExpectNaNRejected([&] { static_cast<void>(barrier.wait(kNaN)); },
-                    "Barrier");
+  ExpectNaNRejected([&] { static_cast<void>(barrier.wait(kNaN)); }, "Barrier");
   EXPECT_FALSE(barrier.broken());  // rejected before it waited
   Thread thread([] {});
   thread.start();
@@ -132,14 +120,14 @@ TEST(BadInput, PastTimePointsOfEveryClockDoNotWait) {
       std::chrono::time_point<Steady, std::chrono::hours>::min()));
   EXPECT_FALSE(lock.try_lock_until(Steady::now() - 1h));
   RLock rlock;
-  std::thread other([&] {
-    EXPECT_FALSE(rlock.try_lock_until(Steady::time_point::min()));
-  });
   rlock.acquire();
+  std::thread other(
+      [&] { EXPECT_FALSE(rlock.try_lock_until(Steady::time_point::min())); });
   other.join();
   rlock.release();
   Semaphore sem(0);
-  EXPECT_FALSE(sem.try_lock_until(std::chrono::system_clock::time_point::min()));
+  EXPECT_FALSE(
+      sem.try_lock_until(std::chrono::system_clock::time_point::min()));
   EXPECT_LT(Steady::now() - start, 5s);
   lock.release();
   EXPECT_TRUE(lock.try_lock_until(Steady::time_point::min()));  // free: taken
@@ -165,8 +153,7 @@ TEST(BadInput, BarrierPartiesMustBePositive) {
     EXPECT_STREQ(e.what(), "parties must be >= 1");
   }
   EXPECT_THROW(Barrier(0), ValueError);
-  EXPECT_THROW(Barrier(std::numeric_limits<std::ptrdiff_t>::min()),
-               ValueError);
+  EXPECT_THROW(Barrier(std::numeric_limits<std::ptrdiff_t>::min()), ValueError);
   EXPECT_THROW(Barrier(1, {}, -1ms), ValueError);
   Barrier one(1);
   EXPECT_EQ(one.parties(), 1u);

@@ -458,7 +458,8 @@ TEST(Condition, NegativeTimeoutThrowsValueError) {
   Condition cond(lock);
   std::scoped_lock guard(cond);
   EXPECT_THROW(static_cast<void>(cond.wait(-1ms)), concur::ValueError);
-  EXPECT_THROW(static_cast<void>(cond.wait_for([] { return false; }, -1ms)), concur::ValueError);
+  EXPECT_THROW(static_cast<void>(cond.wait_for([] { return false; }, -1ms)),
+               concur::ValueError);
   EXPECT_THROW(static_cast<void>(cond.acquire(-1ms)), concur::ValueError);
   EXPECT_TRUE(lock.locked());
 }

@@ -18,9 +18,9 @@
 namespace {
 
 using namespace std::chrono_literals;
-using concur_test::CurrentTid;
-using concur_test::AwaitSleeping;
 using concur::threading::Event;
+using concur_test::AwaitSleeping;
+using concur_test::CurrentTid;
 using Clock = std::chrono::steady_clock;
 
 TEST(Event, IsSetFollowsSetAndClear) {

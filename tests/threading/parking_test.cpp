@@ -20,7 +20,6 @@
 namespace {
 
 using namespace std::chrono_literals;
-using concur_test::IsSleeping;
 using concur::threading::Barrier;
 using concur::threading::Condition;
 using concur::threading::Event;
@@ -28,6 +27,7 @@ using concur::threading::Lock;
 using concur::threading::RLock;
 using concur::threading::Semaphore;
 using concur::threading::Thread;
+using concur_test::IsSleeping;
 using Clock = std::chrono::steady_clock;
 
 // Runs `block` on a thread, and reports whether that thread, once it said
@@ -101,8 +101,8 @@ TEST(Parking, EventWaitSleeps) {
 
 TEST(Parking, TimedEventWaitSleeps) {
   Event event;
-  EXPECT_TRUE(
-      SleepsWhileBlocked([&] { EXPECT_TRUE(event.wait(1h)); }, [&] { event.set(); }));
+  EXPECT_TRUE(SleepsWhileBlocked([&] { EXPECT_TRUE(event.wait(1h)); },
+                                 [&] { event.set(); }));
 }
 
 TEST(Parking, BarrierWaitSleeps) {

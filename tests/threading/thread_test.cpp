@@ -338,7 +338,8 @@ TEST(Thread, JoinFromTheThreadItselfThrowsRuntimeError) {
 
 TEST(Thread, MainThreadCannotJoinItself) {
   EXPECT_THROW(main_thread().join(), concur::RuntimeError);
-  EXPECT_THROW(static_cast<void>(current_thread().join(1ms)), concur::RuntimeError);
+  EXPECT_THROW(static_cast<void>(current_thread().join(1ms)),
+               concur::RuntimeError);
 }
 
 TEST(Thread, JoinTimeoutReturnsFalseWhileRunningAndTrueAfter) {

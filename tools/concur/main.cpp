@@ -1,6 +1,7 @@
 // concur — the project's command.
 //
-//   concur tour                 lists the seed tour's scenarios
+//   concur tour                 lists the seed tour's scenarios, by lesson,
+//                               and the seed programs not ported yet
 //   concur tour NAME...         runs those scenarios
 //   concur tour --all           runs every scenario, then a table of timings
 //   concur help                 says all this
@@ -40,65 +41,271 @@ extern char** environ;
 namespace {
 
 // ---------------------------------------------------------------------------
-// The scenarios, in tour order. Adding one is adding its program to
-// examples/seeds/ and a line here.
+// The seeds: five Python tutorials, the design's seeds/NNN_*.txt, by number.
+constexpr const char* kSeedFiles[] = {
+    "000_1046eb7af2f4f37a.txt", "001_80d604e01bbd67b7.txt",
+    "002_ceb98ea3c5dd9a04.txt", "003_afc7f1114dde4bc1.txt",
+    "004_c4348f7f4cbcf613.txt",
+};
+
+// One program of one seed.
+struct Source {
+  int seed;             // the seed's number: an index into kSeedFiles
+  const char* program;  // the Python program's name, or what names it there
+};
+
+// A program may come in several seeds; unused entries have no program.
+constexpr std::size_t kMaxSources = 3;
+
+// The lessons, in tour order. The last four hold, so far, only programs
+// not ported yet: those that wait for concur's coming modules
+// (multiprocessing, subprocess, asyncio and generators), and the GUI
+// programs. Their ports will join them as scenarios.
+enum class Group {
+  kThreads,
+  kRaces,
+  kDeadlock,
+  kCommunication,
+  kPools,
+  kCpuBound,
+  kProcesses,
+  kSubprocess,
+  kAsyncio,
+  kResponsiveness,
+};
+
+struct GroupTitle {
+  Group group;
+  const char* title;
+};
+
+constexpr GroupTitle kGroups[] = {
+    {Group::kThreads, "Threads"},
+    {Group::kRaces, "Races and locks"},
+    {Group::kDeadlock, "Deadlock"},
+    {Group::kCommunication, "Communication"},
+    {Group::kPools, "Pools"},
+    {Group::kCpuBound, "CPU-bound work"},
+    {Group::kProcesses, "Processes"},
+    {Group::kSubprocess, "Subprocess"},
+    {Group::kAsyncio, "asyncio and generators"},
+    {Group::kResponsiveness, "Responsiveness"},
+};
+
+// The scenarios, in tour order (group by group). Adding one is adding its
+// program to examples/seeds/ and an entry here.
 struct Scenario {
-  // `concur tour NAME` runs seeds/seed_NAME, with '-' as '_'.
+  // `concur tour NAME` runs seeds/seed_NAME, built from
+  // examples/seeds/NAME.cpp, with '-' as '_'.
   const char* name;
+  Group group;
   // What it shows, in one line.
   const char* about;
-  // Which programs of the seeds (the design's seeds/NNN_*.txt) it ports.
-  const char* ports;
+  // The programs of the seeds it ports.
+  Source ports[kMaxSources];
   // The name of a sequential version of the same work, if there is one:
   // the table shows the speed-up over it.
   const char* baseline = nullptr;
 };
 
 constexpr Scenario kScenarios[] = {
-    {"downloads-sequential", "two downloads, one after the other",
-     "seeds 000, 001, 003: download_task() twice"},
-    {"downloads-thread", "two downloads at once, a Thread(target=...) each",
-     "seeds 000, 001: Thread(target=download, ...)", "downloads-sequential"},
-    {"downloads-subclass", "two downloads at once, a Thread subclass each",
-     "seeds 000, 001: class DownloadTask(Thread)", "downloads-sequential"},
+    {"downloads-sequential",
+     Group::kThreads,
+     "two downloads, one after the other",
+     {{0, "download_task(), twice in main()"},
+      {1, "download_task(), twice in main()"},
+      {3, "main(), downloads of 5 s"}}},
+    {"downloads-thread",
+     Group::kThreads,
+     "two downloads at once, a Thread(target=...) each",
+     {{0, "down() on two Threads"}, {1, "download() on two Threads"}},
+     "downloads-sequential"},
+    {"downloads-nojoin",
+     Group::kThreads,
+     "only t2 started, nothing joined: the total comes first",
+     {{0, "download() with t2.start() alone"}}},
+    {"downloads-subclass",
+     Group::kThreads,
+     "two downloads at once, a Thread subclass each",
+     {{0, "class Downloadtask(Thread)"}, {1, "class DownloadTask(Thread)"}},
+     "downloads-sequential"},
     {"downloads-exit-hook",
-     "unjoined download threads; an exit hook times them",
-     "seed 001: _thread.start_new_thread + atexit", "downloads-sequential"},
-    {"pingpong-join", "Ping and Pong threads on one shared counter, joined",
-     "seed 004: pingpangThreadJoin.py with its joins"},
-    {"pingpong-nojoin", "the same without join: threads are joined at exit",
-     "seed 004: pingpangThreadJoin.py as printed"},
-    {"pingpong-local", "Ping and Pong each counting on a threading.local",
-     "seed 004: pingpang_thread-local.py"},
-    {"deposit", "100 threads deposit 1: lost deposits, then a Lock",
-     "seeds 000, 001: Account.deposit, AddMoneyThread"},
-    {"balance", "balance += n; -= n, a million times in two threads",
-     "seed 002: change_it / run_thread"},
-    {"withdraw", "two withdrawals of 600 from 1000: negative, then a Lock",
-     "seed 004: draw() by threads A and B"},
-    {"deadlock", "transfers a->b and b->a: deadlock, then two cures",
-     "seed 004: transfer(src, dst, amount)"},
+     Group::kThreads,
+     "an exit hook times unjoined downloads: cut off, then joined",
+     {{1, "_thread.start_new_thread + atexit"}},
+     "downloads-sequential"},
+    {"join",
+     Group::kThreads,
+     "thread names, and what join() changes",
+     {{2, "LoopThread"}, {4, "func(), music()/movie(), myThread"}}},
+    {"pingpong-join",
+     Group::kThreads,
+     "start, join, start, join: Ping counts alone",
+     {{4, "pingpangThreadJoin.py with the joins"}}},
+    {"pingpong-nojoin",
+     Group::kThreads,
+     "the same without join: the threads are joined at exit",
+     {{4, "pingpangThreadJoin.py, as printed"}}},
+    {"pingpong-local",
+     Group::kThreads,
+     "Ping and Pong each counting on a threading.local",
+     {{4, "pingpang_thread-local.py"}}},
+    {"local-data",
+     Group::kThreads,
+     "Thread1 and Thread2 each add up on one threading.local",
+     {{4, "fun(n) in Thread1 and Thread2"}}},
+    {"deposit",
+     Group::kRaces,
+     "100 threads deposit 1: lost deposits, then a Lock",
+     {{0, "class Account, Addmoneythreads"},
+      {1, "class Account, AddMoneyThread"}}},
+    {"balance",
+     Group::kRaces,
+     "balance += n; -= n, a million times in two threads",
+     {{2, "change_it(n), run_thread(n)"}}},
+    {"withdraw",
+     Group::kRaces,
+     "two withdrawals of 600 from 1000: negative, then a Lock",
+     {{4, "draw(account) by threads 甲 and 乙"}}},
+    {"withdraw-no-release",
+     Group::kRaces,
+     "the Lock is never released: the second thread waits",
+     {{4, "draw() with no lock.release()"}}},
+    {"deadlock",
+     Group::kDeadlock,
+     "transfers a->b and b->a: deadlock, then two cures",
+     {{4, "transfer(src, dst, amount)"}}},
     {"producer-consumer",
+     Group::kCommunication,
      "Putters and Takers wait on a Condition for thresholds",
-     "seed 004: Putter / Taker with Condition"},
-    {"queue-sentinel", "a Putter and a Taker on a Queue; None ends the Taker",
-     "seed 004: Putter / Taker with queue.Queue"},
-    {"queue-workers", "five workers call task_done(); main's join() waits",
-     "seed 004: worker() with q.task_done() and q.join()"},
-    {"server-ready", "workers wait on an Event; thread names; wait timeouts",
-     "seed 004: worker(event), redis_ready"},
-    {"join", "thread names, and what join() changes",
-     "seeds 002, 004: LoopThread, music/movie, myThread"},
-    {"pool-submit", "ThreadPoolExecutor: submit, done(), a scoped pool, map",
-     "seed 004: ThreadPoolExecutor(max_workers=2) programs"},
-    {"primes-sequential", "is_prime() of the six PRIMES, one after another",
-     "seed 004: PrimeNoWithfuture.py"},
-    {"primes-threads", "the six PRIMES in a ThreadPoolExecutor, with map",
-     "seed 004: PrimeWithfuture.py, ThreadPoolExecutor", "primes-sequential"},
-    {"sum-sequential", "the sum of 1..100,000,000 in one loop",
-     "seeds 001, 004: multitask0.py"},
-    {"sum-pool", "the same sum in 8 slices on a thread per core",
-     "seeds 001, 004: multitask1.py, 8 processes", "sum-sequential"},
+     {{4, "Putter, Taker on a Condition"}}},
+    {"condition-one-thread",
+     Group::kCommunication,
+     "take() and put() on one thread: wait() for no one",
+     {{4, "Account.take()/put() in test()"}}},
+    {"condition-spawner",
+     Group::kCommunication,
+     "a loop starting looping threads, two a round, for ever",
+     {{4, "Accout.put_process() in test()"}}},
+    {"queue-sentinel",
+     Group::kCommunication,
+     "a Putter and a Taker on a Queue; None ends the Taker",
+     {{4, "Putter, Taker on queue.Queue"}}},
+    {"queue-workers",
+     Group::kCommunication,
+     "five workers call task_done(); main's join() waits",
+     {{4, "worker(), q.task_done(), q.join()"}}},
+    {"server-ready",
+     Group::kCommunication,
+     "workers wait on an Event; thread names; wait timeouts",
+     {{4, "worker(event), readis_ready"}}},
+    {"pool-submit",
+     Group::kPools,
+     "ThreadPoolExecutor: submit, done(), a scoped pool, map",
+     {{4, "ThreadPool cells, ThreadPoolExp3.py"}}},
+    {"primes-sequential",
+     Group::kCpuBound,
+     "is_prime() of the six PRIMES, one after another",
+     {{4, "PrimeNoWithfuture.py"}}},
+    {"primes-threads",
+     Group::kCpuBound,
+     "the six PRIMES in a ThreadPoolExecutor, with map",
+     {{4, "PrimeWithfuture.py with threads"}},
+     "primes-sequential"},
+    {"sum-sequential",
+     Group::kCpuBound,
+     "the sum of 1..100,000,000 in one loop",
+     {{1, "the sum of number_list in main()"}, {4, "multitask0.py"}}},
+    {"sum-pool",
+     Group::kCpuBound,
+     "the same sum in 8 slices on a thread per core",
+     {{1, "task_handler() in 8 Processes"}, {4, "multitask1.py"}},
+     "sum-sequential"},
+};
+
+// The programs of the seeds not ported yet: those that need concur's coming
+// modules, and the GUI programs. A port moves its line to kScenarios.
+struct Unported {
+  Group group;
+  const char* about;
+  Source ports[kMaxSources];
+};
+
+constexpr Unported kNotYetPorted[] = {
+    {Group::kPools,
+     "Pool(5): apply_async, close, join",
+     {{2, "long_time_task(name) on Pool(5)"}, {4, "pool.py"}}},
+    {Group::kPools, "a Pool in a with block, map", {{4, "poolmap.py"}}},
+    {Group::kCpuBound,
+     "the six PRIMES in a ProcessPoolExecutor",
+     {{4, "PrimeWithfuture.py with processes"}}},
+    {Group::kProcesses,
+     "two downloads, a Process each, PIDs printed",
+     {{0, "download_task() on two Processes"},
+      {1, "download_task() on two Processes"},
+      {3, "main_mulprocess(); download_task() with getpid()"}}},
+    {Group::kProcesses,
+     "Ping/Pong on a counter in two processes: one each",
+     {{0, "sub_task('ping'), sub_task('pong')"},
+      {1, "sub_task('Ping'), sub_task('Pong')"},
+      {4, "pingpang1.py (twice)"}}},
+    {Group::kProcesses,
+     "the same, start, join, start, join",
+     {{4, "pingpang2.py"}}},
+    {Group::kProcesses,
+     "a child Process runs a function; the parent joins it",
+     {{2, "run_proc('test')"}, {4, "processtest1.py"}}},
+    {Group::kProcesses,
+     "eight Processes, listed by active_children()",
+     {{4, "processtest2.py"}}},
+    {Group::kProcesses,
+     "a Process subclass overriding run()",
+     {{4, "processtest3.py"}}},
+    {Group::kProcesses,
+     "a child puts 'hello' on a Queue; the parent gets it",
+     {{4, "queuecommu1.py"}}},
+    {Group::kProcesses,
+     "writer and reader processes on a Queue; terminate()",
+     {{2, "write(q), read(q)"}, {4, "queuecommu2.py"}}},
+    {Group::kProcesses,
+     "Ping and Pong processes take numbers from a Queue(10)",
+     {{1, "sub_task(string, q)"}}},
+    {Group::kProcesses,
+     "1000 Ping from the parent, 1000 Pong from a child, one Queue",
+     {{1, "sub_task(queue)"}}},
+    {Group::kSubprocess,
+     "os.fork(): the child and the parent print their PIDs",
+     {{2, "os.fork()"}}},
+    {Group::kSubprocess,
+     "subprocess.call of nslookup, and its exit code",
+     {{2, "subprocess.call(['nslookup', 'www.python.org'])"}}},
+    {Group::kSubprocess,
+     "run each program named on the command line",
+     {{1, "subprocess.call(sys.argv[index])"}}},
+    {Group::kAsyncio,
+     "two hello() coroutines sleep 2 s at once",
+     {{1, "hello() with @asyncio.coroutine, and with async def"}}},
+    {Group::kAsyncio,
+     "the headers of three web sites, fetched at once",
+     {{1, "wget(host) with asyncio.open_connection"}}},
+    {Group::kAsyncio,
+     "a courier coroutine driven by send(), and its states",
+     {{1, "build_deliver_man(), package_center() (twice)"}}},
+    {Group::kAsyncio,
+     "generator expressions",
+     {{1, "gen = (x * x for x in range(10))"}}},
+    {Group::kAsyncio,
+     "Fibonacci numbers from a generator",
+     {{1, "fib(num) with yield"}}},
+    {Group::kResponsiveness,
+     "a 10 s download freezes a tkinter window",
+     {{1, "download() in tkinter's main loop (twice)"}}},
+    {Group::kResponsiveness,
+     "the download on a daemon Thread: the window still answers",
+     {{1, "class DownloadTaskHandler(Thread)"}}},
+    {Group::kResponsiveness,
+     "five racing cars drawn by a background thread",
+     {{1, "class BackgroundTask(Thread), with pygame"}}},
 };
 
 const Scenario* find_scenario(std::string_view name) {
@@ -106,6 +313,14 @@ const Scenario* find_scenario(std::string_view name) {
     if (name == s.name) return &s;
   }
   return nullptr;
+}
+
+// The scenario's name with '_' for '-': its source is examples/seeds/STEM.cpp
+// and its program seeds/seed_STEM.
+std::string stem_of(const Scenario& s) {
+  std::string stem = s.name;
+  std::replace(stem.begin(), stem.end(), '-', '_');
+  return stem;
 }
 
 // ---------------------------------------------------------------------------
@@ -129,7 +344,8 @@ struct Options {
 constexpr char kHelp[] = R"(usage: concur COMMAND [ARGS]
 
 Commands:
-  tour                 list the seed tour's scenarios
+  tour                 list the seed tour's scenarios, by lesson, and the
+                       seed programs not ported yet
   tour NAME...         run those scenarios
   tour --all           run every scenario, then a table of timings and the
                        speed-ups of the concurrent versions
@@ -218,10 +434,8 @@ struct Outcome {
 
 // The seed programs live in seeds/ beside this binary.
 std::filesystem::path program_of(const Scenario& s) {
-  std::string file = std::string("seed_") + s.name;
-  std::replace(file.begin(), file.end(), '-', '_');
   return std::filesystem::read_symlink("/proc/self/exe").parent_path() /
-         "seeds" / file;
+         "seeds" / ("seed_" + stem_of(s));
 }
 
 // The report protocol: lines of "KEY VALUE"; the tour uses "time SECONDS".
@@ -330,17 +544,62 @@ Outcome run(const Scenario& scenario, double scale) {
 // ---------------------------------------------------------------------------
 // Output.
 
+// The sources as "000 program; 001 program", from column `indent` (where
+// the caller has put the cursor), wrapped to 80 columns at that indent.
+void print_sources(std::span<const Source> sources, int indent) {
+  int column = indent;
+  const char* separator = "";
+  for (const Source& source : sources) {
+    if (source.program == nullptr) break;
+    int width = 4 + static_cast<int>(std::strlen(source.program));
+    if (column > indent && column + 2 + width > 80) {
+      std::printf(";\n%*s", indent, "");
+      column = indent;
+      separator = "";
+    }
+    column += std::printf("%s%03d %s", separator, source.seed, source.program);
+    separator = "; ";
+  }
+  std::printf("\n");
+}
+
 void list_scenarios() {
   std::printf(
-      "The seed tour: the Python tutorials' programs, ported to concur.\n"
-      "Run one with `concur tour NAME`, all with `concur tour --all`.\n\n");
-  for (const Scenario& s : kScenarios) {
-    std::printf("  %-22s %s\n  %-22s ports %s\n", s.name, s.about, "", s.ports);
+      "The seed tour: the programs of the Python tutorials in the design's\n"
+      "seeds/, ported to concur, by lesson. Run one with `concur tour NAME`,\n"
+      "all with `concur tour --all`. Under each scenario, the seed programs\n"
+      "it ports (seed number, then the program's name).\n");
+  for (const GroupTitle& g : kGroups) {
+    std::printf("\n%s\n", g.title);
+    for (const Scenario& s : kScenarios) {
+      if (s.group != g.group) continue;
+      std::printf("  %-22s %s\n%25s", s.name, s.about, "");
+      print_sources(s.ports, 25);
+    }
+    bool heading = false;
+    for (const Unported& u : kNotYetPorted) {
+      if (u.group != g.group) continue;
+      if (!heading) std::printf("  not yet ported:\n");
+      heading = true;
+      std::printf("    - %s\n%8s", u.about, "");
+      print_sources(u.ports, 8);
+    }
   }
+  std::printf("\nThe seeds, numbered by their files in the design's seeds/:\n");
+  for (const char* file : kSeedFiles) std::printf("  %s\n", file);
 }
 
 void print_banner(const Scenario& s) {
-  std::printf("\n=== %s: %s\n    (ports %s)\n\n", s.name, s.about, s.ports);
+  std::printf("\n=== %s: %s\n", s.name, s.about);
+  std::printf("    program examples/seeds/%s.cpp\n", stem_of(s).c_str());
+  const char* label = "ports";
+  for (const Source& source : s.ports) {
+    if (source.program == nullptr) break;
+    std::printf("    %-7s seeds/%s: %s\n", label, kSeedFiles[source.seed],
+                source.program);
+    label = "";
+  }
+  std::printf("\n");
 }
 
 std::string pad_left(const std::string& text, std::size_t width) {

@@ -31,10 +31,10 @@ void chaos_point() noexcept;
 }  // namespace concur::detail
 
 #if CONCUR_ASSERTS
-#define CONCUR_ASSERT(condition, why)                                       \
-  ((condition) ? static_cast<void>(0)                                       \
-               : ::concur::detail::assert_failed(#condition, why, __FILE__, \
-                                                 __LINE__))
+#define CONCUR_ASSERT(condition, why) \
+  ((condition)                        \
+       ? static_cast<void>(0)         \
+       : ::concur::detail::assert_failed(#condition, why, __FILE__, __LINE__))
 #else
 #define CONCUR_ASSERT(condition, why) static_cast<void>(sizeof(!(condition)))
 #endif

@@ -95,17 +95,17 @@ auto ExecutorBase<Derived>::map_ranges(const MapOptions& options, F& fn,
   }
   return MapResults<R>(
       std::move(chunks), deadline,
-      concur::detail::ProgressBar::make(options.progress, total, "map"),
-      total);
+      concur::detail::ProgressBar::make(options.progress, total, "map"), total);
 }
 
 // ---------------------------------------------------------------------------
 // MapResults
 
 template <class R>
-MapResults<R>::MapResults(
-    std::vector<Future<Chunk>> chunks, std::optional<sys::Deadline> deadline,
-    std::unique_ptr<concur::detail::ProgressBar> progress, std::size_t total)
+MapResults<R>::MapResults(std::vector<Future<Chunk>> chunks,
+                          std::optional<sys::Deadline> deadline,
+                          std::unique_ptr<concur::detail::ProgressBar> progress,
+                          std::size_t total)
     : chunks_(std::make_move_iterator(chunks.begin()),
               std::make_move_iterator(chunks.end())),
       deadline_(deadline),
@@ -234,8 +234,7 @@ void AsCompleted<T>::advance() {
       pending_.erase(it);
     }
     if (!ready_.empty()) break;
-    if (!waiter_->wait_until(deadline_ ? *deadline_
-                                       : sys::Deadline::never())) {
+    if (!waiter_->wait_until(deadline_ ? *deadline_ : sys::Deadline::never())) {
       futures_detail::throw_timeout(std::to_string(pending_.size()) + " (of " +
                                     std::to_string(total_) +
                                     ") futures unfinished");

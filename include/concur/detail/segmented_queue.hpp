@@ -418,7 +418,8 @@ class SegmentedQueue {
     // done (the increments form one release sequence).
     const std::uint32_t taken =
         block->taken.fetch_add(1, std::memory_order_acq_rel) + 1;
-    CONCUR_ASSERT(taken <= kSlots, "more items taken from a block than it holds");
+    CONCUR_ASSERT(taken <= kSlots,
+                  "more items taken from a block than it holds");
     if (taken == kSlots) recycle(block);
     return item;
   }

@@ -13,8 +13,8 @@
 // to wake makes no system call.
 //
 // Two ways to notify:
-//   * notify_one / notify_all, after any change: they put a seq_cst fence
-//     between the change and the look;
+//   * notify_one / notify_all, after any change: they look with a
+//     read-modify-write of the word (see announced());
 //   * has_waiters, then wake_one / wake_all, for a notifier whose change was
 //     itself a seq_cst operation (an exchange, a compare-exchange, a store):
 //     no fence is needed, which saves it on a hot path, and the notifier may
@@ -73,8 +73,8 @@ class EventCount {
     bool moved = true;
     // Acquire: pairs with the epoch's release in wake_*, so that a waiter
     // that sees the new epoch sees what the notifier changed before it.
-    while (CountedFutex::word_of(word_.value().load(
-               std::memory_order_acquire)) == key.epoch_) {
+    while (CountedFutex::word_of(
+               word_.value().load(std::memory_order_acquire)) == key.epoch_) {
       if (!word_.wait(key.epoch_, deadline)) {
         moved = CountedFutex::word_of(word_.value().load(
                     std::memory_order_acquire)) != key.epoch_;
@@ -104,12 +104,10 @@ class EventCount {
 
   // After any change to the condition: wakes one / every waiter, if any.
   void notify_one() noexcept {
-    std::atomic_thread_fence(std::memory_order_seq_cst);
-    if (has_waiters()) wake_one();
+    if (announced()) wake_one();
   }
   void notify_all() noexcept {
-    std::atomic_thread_fence(std::memory_order_seq_cst);
-    if (has_waiters()) wake_all();
+    if (announced()) wake_all();
   }
 
   // Spins on ready(), then parks until it holds or the deadline passes;
@@ -129,6 +127,18 @@ class EventCount {
   }
 
  private:
+  // The look for announcements after a change of any memory order: a
+  // read-modify-write of the word itself, which the waiters' prepare_wait
+  // also modifies. In the word's modification order either a waiter's
+  // announcement comes first, and this reads it, or this comes first, and
+  // the waiter's announcement reads from it (acq_rel), so the waiter's
+  // check sees the change. (A seq_cst fence would do the same, but
+  // ThreadSanitizer does not model fences.)
+  bool announced() noexcept {
+    return CountedFutex::sleepers_of(
+               word_.value().fetch_add(0, std::memory_order_acq_rel)) != 0;
+  }
+
   void advance() noexcept {
     auto& v = word_.value();
     std::uint64_t cur = v.load(std::memory_order_relaxed);

@@ -15,6 +15,7 @@
 #pragma once
 
 #include <atomic>
+#include <bit>
 #include <cstdint>
 
 #include "concur/detail/sys/deadline.hpp"
@@ -27,38 +28,48 @@ static_assert(sizeof(std::atomic<std::uint64_t>) == sizeof(std::uint64_t));
 
 enum class FutexScope : bool { kPrivate, kShared };
 
-// Sleeps while `word` holds `expected`, until woken or until `deadline`.
-// Returns false only when the deadline passed; a true return may be spurious
-// (or mean the word already differed), so callers re-check their condition.
-// Any other failure of the system call is a bug in the caller (a bad
-// address): it is reported and the process aborts, never taken for a
-// wake-up.
-bool futex_wait(std::atomic<std::uint32_t>& word, std::uint32_t expected,
-                const Deadline& deadline,
-                FutexScope scope = FutexScope::kPrivate) noexcept;
-
-// Wakes up to `count` threads sleeping on `word`. The word's memory may be
-// gone already (a woken thread may free it at once): the call then wakes
-// nobody, or, if the memory was reused, causes a spurious wake-up.
-void futex_wake(std::atomic<std::uint32_t>& word, int count,
-                FutexScope scope = FutexScope::kPrivate) noexcept;
-inline void futex_wake_all(std::atomic<std::uint32_t>& word,
-                           FutexScope scope = FutexScope::kPrivate) noexcept {
-  futex_wake(word, 0x7fffffff, scope);
+// The 32 bits the kernel compares and sleeps on: the word itself, or the
+// low half of a 64-bit word, for objects that keep a futex word and a count
+// (of sleepers, of references) in one atomic. The sleeper compares only the
+// low half, so the count may change meanwhile without waking it.
+inline std::uint32_t* futex_address(std::atomic<std::uint32_t>& word) noexcept {
+  return reinterpret_cast<std::uint32_t*>(&word);
+}
+inline std::uint32_t* futex_address(std::atomic<std::uint64_t>& word) noexcept {
+  auto* halves = reinterpret_cast<std::uint32_t*>(&word);
+  return std::endian::native == std::endian::little ? halves : halves + 1;
 }
 
-// The same on the low 32 bits of a 64-bit word, for objects that keep a
-// futex word and a count (of sleepers, of references) in one atomic: the
-// sleeper compares only the low half, so the count may change meanwhile
-// without waking it.
-bool futex_wait(std::atomic<std::uint64_t>& word, std::uint32_t expected,
+// Sleeps while the 32 bits at `address` hold `expected`, until woken or
+// until `deadline`. Returns false only when the deadline passed; a true
+// return may be spurious (or mean the word already differed), so callers
+// re-check their condition. Any other failure of the system call is a bug
+// in the caller (a bad address): it is reported and the process aborts,
+// never taken for a wake-up.
+bool futex_wait_at(std::uint32_t* address, std::uint32_t expected,
+                   const Deadline& deadline, FutexScope scope) noexcept;
+// Wakes up to `count` threads sleeping on `address`. The memory may be gone
+// already (a woken thread may free it at once): the call then wakes nobody,
+// or, if the memory was reused, causes a spurious wake-up.
+void futex_wake_at(std::uint32_t* address, int count,
+                   FutexScope scope) noexcept;
+
+// The same on a 32-bit atomic word, or on the low half of a 64-bit one.
+template <class Word>
+bool futex_wait(std::atomic<Word>& word, std::uint32_t expected,
                 const Deadline& deadline,
-                FutexScope scope = FutexScope::kPrivate) noexcept;
-void futex_wake(std::atomic<std::uint64_t>& word, int count,
-                FutexScope scope = FutexScope::kPrivate) noexcept;
-inline void futex_wake_all(std::atomic<std::uint64_t>& word,
-                           FutexScope scope = FutexScope::kPrivate) noexcept {
-  futex_wake(word, 0x7fffffff, scope);
+                FutexScope scope = FutexScope::kPrivate) noexcept {
+  return futex_wait_at(futex_address(word), expected, deadline, scope);
+}
+template <class Word>
+void futex_wake(std::atomic<Word>& word, int count,
+                FutexScope scope = FutexScope::kPrivate) noexcept {
+  futex_wake_at(futex_address(word), count, scope);
+}
+template <class Word>
+void futex_wake_all(std::atomic<Word>& word,
+                    FutexScope scope = FutexScope::kPrivate) noexcept {
+  futex_wake_at(futex_address(word), 0x7fffffff, scope);
 }
 
 // A futex word paired with a count of the threads sleeping on it, in one
