@@ -251,7 +251,10 @@ class Future {
 // is a std::stop_token receives one (see Future::request_stop).
 //
 // Executors with intrusive queues may hand an item over as a raw pointer
-// (release) and take it back (adopt); the pointer owns the item.
+// (release) and take it back (adopt); the pointer owns the item. The item
+// itself moves its future to running when the call starts: its maker must
+// not call set_running_or_notify_cancel on that future (the call would
+// then never start, and the future stay running).
 //
 // Thread safety: an item is owned by one thread at a time; its Future may
 // be used from any thread meanwhile.
@@ -477,6 +480,10 @@ class ExecutorBase {
 // after shutdown is a RuntimeError; an initializer that throws breaks the
 // pool, failing pending tasks and later submits with BrokenThreadPool. Any
 // positive max_workers is accepted: memory follows the threads started.
+// The callable and its arguments are destroyed as soon as the call returns
+// (see WorkItem). If the system cannot start a worker thread, the pool goes
+// on with the workers it has; if it has none, it breaks, and its futures
+// fail with BrokenThreadPool (Python's submit raises RuntimeError then).
 //
 // Thread safety: every member may be called from any thread, tasks
 // included. The destructor shuts down and waits; do not destroy the pool
@@ -645,11 +652,12 @@ void wait_states(const std::vector<StateBase*>& states,
 
 namespace concur::futures {
 
+// Without a timeout the split only repeats what return_when asked for, so
+// the result may be ignored; with one, it says whether time ran out.
 template <class Range>
-[[nodiscard]] auto wait(
-    const Range& futures,
-    std::optional<std::chrono::steady_clock::duration> timeout = {},
-    ReturnWhen return_when = ALL_COMPLETED) {
+auto wait(const Range& futures,
+          std::optional<std::chrono::steady_clock::duration> timeout = {},
+          ReturnWhen return_when = ALL_COMPLETED) {
   using F = std::ranges::range_value_t<Range>;
   using T = typename F::value_type;
   const auto deadline =

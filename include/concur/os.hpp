@@ -17,8 +17,9 @@ namespace concur::os {
 
 // Logical CPUs online in the system (Python's os.cpu_count()).
 std::size_t cpu_count() noexcept;
-// Logical CPUs this process may run on now: its affinity set, as taskset or
-// a container's CPU set limits it (Python 3.13's os.process_cpu_count()).
+// Logical CPUs the calling thread may run on now: its affinity set, as
+// taskset or a container's CPU set limits it, which a process's threads
+// inherit (Python 3.13's os.process_cpu_count(), which reads the same).
 std::size_t process_cpu_count() noexcept;
 
 }  // namespace concur::os

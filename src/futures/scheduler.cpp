@@ -72,24 +72,43 @@ class LivePools {
     }
     pools_.insert(s);
   }
+  // Called by a dying pool: waits while the exit drain is shutting it
+  // down, so the drain never touches a pool that is gone.
   void remove(Scheduler* s) {
     cd::ScopedLock guard(mu_);
+    while (draining_ == s) drained_.wait();
     pools_.erase(s);
   }
 
  private:
+  // One pool at a time, without the lock held while it shuts down (its
+  // tasks may make pools of their own); pools made meanwhile are drained
+  // too.
   void drain() {
-    std::unordered_set<Scheduler*> left;
-    {
+    std::unordered_set<Scheduler*> done;
+    for (;;) {
+      Scheduler* next = nullptr;
+      {
+        cd::ScopedLock guard(mu_);
+        for (Scheduler* s : pools_) {
+          if (!done.contains(s)) next = s;
+        }
+        if (next == nullptr) return;
+        draining_ = next;
+      }
+      next->shutdown(true, false);
+      done.insert(next);
       cd::ScopedLock guard(mu_);
-      left = pools_;
+      draining_ = nullptr;
+      drained_.notify_all();
     }
-    for (Scheduler* s : left) s->shutdown(true, false);
   }
 
   threading::Lock mu_;
+  threading::Condition drained_{mu_};
   bool registered_ CONCUR_GUARDED_BY(mu_) = false;
   std::unordered_set<Scheduler*> pools_ CONCUR_GUARDED_BY(mu_);
+  Scheduler* draining_ CONCUR_GUARDED_BY(mu_) = nullptr;
 };
 
 // Never destroyed: the exit sequence uses it while statics die.
@@ -99,13 +118,6 @@ LivePools& live_pools() {
 }
 
 std::atomic<std::uint64_t> pool_counter{0};
-
-// A task the pool will not run: its future is already cancelled or
-// failed; run_call() only destroys the call (see StateBase::run_call).
-void drop_unrun(StateBase* task) noexcept {
-  task->run_call();
-  task->release();
-}
 
 void report_initializer_failure() {
   std::string text = "Exception in initializer of ThreadPoolExecutor";
@@ -139,19 +151,37 @@ Scheduler::~Scheduler() {
 }
 
 void Scheduler::spawn_worker() {
-  cd::ScopedLock guard(state_mu_);
-  std::size_t n = spawned_.load(std::memory_order_relaxed);
-  if (n >= max_workers_ || shutdown_.load(std::memory_order_relaxed)) return;
+  std::string failure;
+  {
+    cd::ScopedLock guard(state_mu_);
+    const std::size_t n = spawned_.load(std::memory_order_relaxed);
+    if (n >= max_workers_ || shutdown_.load(std::memory_order_relaxed)) return;
+    // With a worker running, a thread that fails to start only costs
+    // parallelism: the others run the work.
+    if (start_worker(n, failure) || n > 0) return;
+  }
+  // Not one worker: nothing would ever run the queued tasks.
+  break_pool("can't start a worker thread: " + failure);
+}
+
+bool Scheduler::start_worker(std::size_t n, std::string& failure) {
   auto worker = std::make_unique<Worker>(n);
   Worker* w = worker.get();
   w->thread = threading::Thread(
       threading::ThreadOptions{name_prefix_ + "_" + std::to_string(n), true},
       [this, w] { worker_main(*w); });
   workers_->put(n, std::move(worker));
-  // Release: a thief that reads the new count sees the worker object.
-  CONCUR_ASSERT(n < max_workers_, "more workers than max_workers");
+  try {
+    w->thread.start();
+  } catch (const std::exception& e) {
+    failure = e.what();
+    workers_->put(n, nullptr);
+    return false;
+  }
+  // Release: a thief that reads the new count sees the worker object. (The
+  // worker itself may run before this; it looks at its own deque first.)
   spawned_.store(n + 1, std::memory_order_release);
-  w->thread.start();
+  return true;
 }
 
 void Scheduler::submit(StateBase* task) {
@@ -167,8 +197,8 @@ void Scheduler::submit(StateBase* task) {
     // From one of our own tasks: no race with shutdown is possible, since
     // this worker drains its deque before it exits.
     if (shutdown_.load(std::memory_order_relaxed)) {
-      task->cancel();
-      drop_unrun(task);
+      // Dropping the item cancels it and destroys the call.
+      futures::WorkItem::adopt(task);
       throw RuntimeError("cannot schedule new futures after shutdown");
     }
     static_cast<Worker*>(tls_worker)->deque.push(task);
@@ -179,8 +209,7 @@ void Scheduler::submit(StateBase* task) {
     if (shutdown_.load(std::memory_order_seq_cst) ||
         broken_.load(std::memory_order_seq_cst)) {
       submitting_.fetch_sub(1, std::memory_order_release);
-      task->cancel();
-      drop_unrun(task);
+      futures::WorkItem::adopt(task);
       if (claimed_idle) grant_idle_token();
       if (broken_.load(std::memory_order_relaxed)) {
         cd::ScopedLock guard(state_mu_);
@@ -221,7 +250,6 @@ void Scheduler::grant_idle_token() {
   auto cap =
       static_cast<std::uint32_t>(spawned_.load(std::memory_order_relaxed));
   while (tokens < cap && !inbox_.maybe_nonempty()) {
-    CONCUR_ASSERT(tokens <= cap, "more idle tokens than workers");
     if (idle_tokens_.compare_exchange_weak(tokens, tokens + 1,
                                            std::memory_order_relaxed)) {
       return;
@@ -391,11 +419,11 @@ bool Scheduler::help_until(const std::function<bool()>& ready, StateBase* watch,
   // Told of the watched future's completion, it bumps the epoch that this
   // worker sleeps on, so one sleep waits for "the future is done" and
   // "there is work to run" at once. (A Signal does the same by itself.)
-  // It wakes unconditionally: the completion it reacts to is an acq_rel
-  // step, not the seq_cst one that EventCount::has_waiters pairs with.
+  // notify_all, not has_waiters: the completion it reacts to is an acq_rel
+  // step, not the seq_cst one that has_waiters pairs with.
   struct EpochWaker final : CompletionWaiter {
     explicit EpochWaker(Scheduler& s) : scheduler(s) {}
-    void on_done(StateBase&) override { scheduler.wake_all_sleepers(); }
+    void on_done(StateBase&) override { scheduler.idle_.notify_all(); }
     Scheduler& scheduler;
   } waker(*this);
   bool registered = false;
@@ -435,7 +463,7 @@ void Scheduler::break_pool(const std::string& reason) {
   wait_for_submitters();
   for (StateBase* task : inbox_.drain()) {
     task->try_set_exception(std::make_exception_ptr(BrokenThreadPool(reason)));
-    drop_unrun(task);
+    futures::WorkItem::adopt(task);  // destroys the call
   }
 }
 
@@ -445,9 +473,22 @@ void Scheduler::shutdown(bool wait, bool cancel_futures) {
   wait_for_submitters();
   if (cancel_futures) {
     for (StateBase* task : inbox_.drain()) {
-      task->cancel();
-      drop_unrun(task);
+      futures::WorkItem::adopt(task);  // cancels, destroys the call
     }
+  }
+  {
+    // A submit that got in before the flag may find it set by the time it
+    // comes to start a thread (spawn_worker refuses then). If no worker has
+    // started, its task would never run: start one here, as Python's submit
+    // starts its thread under the lock that shutdown takes.
+    std::string failure;
+    bool stranded = false;
+    {
+      cd::ScopedLock guard(state_mu_);
+      stranded = spawned_.load(std::memory_order_relaxed) == 0 &&
+                 inbox_.maybe_nonempty() && !start_worker(0, failure);
+    }
+    if (stranded) break_pool("can't start a worker thread: " + failure);
   }
   idle_.wake_all();
   if (!wait) return;

@@ -90,7 +90,12 @@ class Scheduler {
   friend bool wait_for_state(StateBase& state, const Deadline& deadline);
   friend class Signal;
 
+  // Starts a worker unless max_workers are running or the pool is shut
+  // down; breaks the pool if not one worker can start.
   void spawn_worker();
+  // Starts worker n; false, with the reason, if its thread cannot start.
+  bool start_worker(std::size_t n, std::string& failure)
+      CONCUR_REQUIRES(state_mu_);
   void worker_main(Worker& self);
   StateBase* find_task(Worker& self);
   StateBase* take_from_inbox();

@@ -61,17 +61,24 @@ void wait_states(const std::vector<StateBase*>& states, ReturnWhen when,
   // states in a separate pass first would miss those that complete between
   // the two passes.
   MultiWaiter waiter(when, states.size());
-  std::vector<StateBase*> registered;
-  registered.reserve(states.size());
+  // Every state that took the waiter gives it back before it dies, also
+  // when a registration throws.
+  struct Registered {
+    MultiWaiter& waiter;
+    std::vector<StateBase*> states;
+    ~Registered() {
+      for (StateBase* s : states) s->remove_waiter(waiter);
+    }
+  } registered{waiter, {}};
+  registered.states.reserve(states.size());
   for (StateBase* s : states) {
     if (s->add_waiter(waiter)) {
-      registered.push_back(s);
+      registered.states.push_back(s);
     } else {
       waiter.on_done(*s);
     }
   }
   if (!states.empty()) waiter.wait_until(deadline);
-  for (StateBase* s : registered) s->remove_waiter(waiter);
 }
 
 }  // namespace concur::futures_detail

@@ -26,7 +26,7 @@ long retry_on_eintr(Call call) {
 }  // namespace
 
 void FileDescriptor::reset(int fd) noexcept {
-  if (fd_ >= 0) ::close(fd_);
+  if (fd_ >= 0 && fd_ != fd) ::close(fd_);
   fd_ = fd;
 }
 
@@ -65,7 +65,8 @@ FileDescriptor pidfd_open(pid_t pid) {
     // pidfd_open sets close-on-exec on every descriptor it makes.
     return FileDescriptor(static_cast<int>(fd));
   }
-  if (errno == ENOSYS) return FileDescriptor();
+  // ENOSYS: a kernel before 5.3; EPERM: a seccomp filter that forbids it.
+  if (errno == ENOSYS || errno == EPERM) return FileDescriptor();
   fail();
 }
 

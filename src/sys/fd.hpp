@@ -55,7 +55,8 @@ Pipe make_pipe(int flags = 0);
 std::size_t read_some(int fd, std::span<std::byte> buffer);
 // Writes every byte, retrying on EINTR and short writes. Throws OSError
 // (BrokenPipeError when the reader has gone; SIGPIPE must be ignored or
-// blocked for that, as Python ignores it).
+// blocked for that, as Python ignores it); what was written before the
+// failure stays written.
 void write_all(int fd, std::span<const std::byte> data);
 
 void set_nonblocking(int fd, bool on);
@@ -63,8 +64,8 @@ void set_nonblocking(int fd, bool on);
 // A descriptor that refers to process `pid` (Linux 5.3 and later): it
 // becomes readable when the process ends, and signals sent through it can
 // never reach a later process that reuses the pid. An empty descriptor if
-// the kernel lacks pidfds; throws OSError (ProcessLookupError) if there is
-// no such process.
+// the kernel lacks pidfds or a seccomp filter forbids them; throws OSError
+// (ProcessLookupError) if there is no such process.
 FileDescriptor pidfd_open(pid_t pid);
 // Sends `signal` to the process behind `pidfd`. Throws OSError
 // (ProcessLookupError once it has been reaped).

@@ -17,8 +17,6 @@
 #include "concur/detail/sys/futex.hpp"
 #include "concur/threading.hpp"
 
-namespace concur::threading {}  // namespace concur::threading
-
 namespace concur::threading_detail {
 
 using threading::Event;

@@ -35,7 +35,8 @@ class ExitOrderDeathTest : public testing::Test {
 
 // A non-daemon thread that keeps submitting until the pool refuses: it can
 // only end once the pool has been shut down, so if threads were joined
-// before pools were drained, exit would never finish.
+// before pools were drained, exit would never finish (and the test would
+// fail by its time limit). The printed order shows the rest.
 void SubmitUntilRefused(ThreadPoolExecutor* pool, Event* started) {
   started->set();
   for (;;) {
@@ -55,7 +56,7 @@ TEST_F(ExitOrderDeathTest, PoolsDrainBeforeThreadsJoinWhenThePoolCameFirst) {
         pool->submit([] { Print("pool: queued task ran\n"); });
         static Event started;
         Thread(SubmitUntilRefused, pool, &started).start();
-        static_cast<void>(started.wait());
+        started.wait();
         concur::atexit::register_([] { Print("atexit: after both\n"); });
         std::exit(0);
       },
@@ -71,12 +72,12 @@ TEST_F(ExitOrderDeathTest, PoolsDrainBeforeThreadsJoinWhenTheThreadCameFirst) {
         static Event started;
         static ThreadPoolExecutor* pool = nullptr;
         Thread([] {
-          static_cast<void>(pool_made.wait());
+          pool_made.wait();
           SubmitUntilRefused(pool, &started);
         }).start();
         pool = new ThreadPoolExecutor(1);
         pool_made.set();
-        static_cast<void>(started.wait());
+        started.wait();
         concur::atexit::register_([] { Print("atexit: after both\n"); });
         std::exit(0);
       },

@@ -145,6 +145,32 @@ TEST(References, AsCompletedLetsYieldedFuturesGo) {
   EXPECT_EQ(seen, 8);
 }
 
+TEST(References, AsCompletedLetsGoOfFuturesThatCompleteDuringIteration) {
+  // Pending when the iteration starts, completed one by one as it goes:
+  // each is let go once the iteration has moved past it.
+  std::vector<Future<std::shared_ptr<int>>> futures(6);
+  auto results = cf::as_completed(futures);
+  std::vector<Future<std::shared_ptr<int>>> setters = futures;
+  futures.clear();
+  std::weak_ptr<int> previous;
+  int seen = 0;
+  std::size_t next = 0;
+  setters[next++].set_result(std::make_shared<int>(0));
+  for (auto& f : results) {
+    EXPECT_TRUE(previous.expired()) << "future " << seen;
+    previous = f.result();
+    ++seen;
+    // The setter's handle goes too, so only the iteration could keep it.
+    setters[seen - 1] = Future<std::shared_ptr<int>>();
+    if (next < setters.size()) {
+      setters[next].set_result(std::make_shared<int>(static_cast<int>(next)));
+      ++next;
+    }
+  }
+  EXPECT_TRUE(previous.expired());
+  EXPECT_EQ(seen, 6);
+}
+
 TEST(Forms, AsCompletedYieldsLvalues) {
   ThreadPoolExecutor pool(2);
   std::vector<Future<int>> futures;

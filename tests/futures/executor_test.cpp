@@ -63,13 +63,18 @@ class OneThreadExecutor : public cf::ExecutorBase<OneThreadExecutor> {
     return std::move(future);
   }
   void shutdown(bool wait = true, bool cancel_futures = false) {
+    std::deque<WorkItem> dropped;
     {
       std::scoped_lock guard(lock_);
-      if (cancel_futures) queue_.clear();  // dropped items cancel
-      if (closed_) return;
-      closed_ = true;
+      if (cancel_futures) dropped.swap(queue_);
+      if (!closed_) {
+        closed_ = true;
+        ready_.release();
+      }
     }
-    ready_.release();
+    // The dropped items cancel their futures here, outside the lock, since
+    // a done-callback may submit again.
+    dropped.clear();
     if (wait && thread_.joinable()) thread_.join();
   }
 

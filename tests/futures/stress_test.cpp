@@ -487,6 +487,32 @@ TEST(Stress, ShutdownRacingWithSubmits) {
   }
 }
 
+TEST(Stress, FirstSubmitRacingWithShutdownStillRuns) {
+  // The first submit to a pool races with its shutdown: if the submit got
+  // in, its task must run, although its worker was not started yet when the
+  // shutdown came (a stranded task once hung the exit sequence here).
+  constexpr int kRounds = Scaled(400);
+  for (int round = 0; round < kRounds; ++round) {
+    ThreadPoolExecutor pool(1);
+    std::optional<Future<int>> future;
+    std::atomic<bool> go{false};
+    std::thread submitter([&] {
+      while (!go.load()) std::this_thread::yield();
+      try {
+        future.emplace(pool.submit([] { return 7; }));
+      } catch (const RuntimeError&) {
+      }
+    });
+    go.store(true);
+    pool.shutdown(true);
+    submitter.join();
+    if (future) {
+      ASSERT_TRUE(future->done()) << "round " << round;
+      EXPECT_EQ(future->result(), 7);
+    }
+  }
+}
+
 TEST(Stress, ShutdownWithCancelRacingWithSubmits) {
   // The same with cancel_futures: each future ends cancelled or finished,
   // and only the finished ones ran.

@@ -29,6 +29,7 @@
 
 #include "common/asleep.hpp"
 #include "concur/futures.hpp"
+#include "concur/os.hpp"
 #include "concur/threading.hpp"
 
 namespace {
@@ -175,7 +176,8 @@ TEST(ThreadPool, MaxWorkersMustBePositive) {
 }
 
 TEST(ThreadPool, DefaultMaxWorkersIsPythons) {
-  std::size_t cores = std::max(1u, std::thread::hardware_concurrency());
+  // Python 3.13's default: the CPUs this process may use, plus four.
+  const std::size_t cores = concur::os::process_cpu_count();
   ThreadPoolExecutor pool;
   EXPECT_EQ(pool.max_workers(), std::min<std::size_t>(32, cores + 4));
   ThreadPoolExecutor from_options(ThreadPoolOptions{});
@@ -427,6 +429,22 @@ TEST(ThreadPool, SubmitAfterShutdownIsRuntimeError) {
   EXPECT_THROW(pool.map([](int x) { return x; }, items), RuntimeError);
   EXPECT_NO_THROW(pool.shutdown());  // idempotent
   EXPECT_NO_THROW(pool.shutdown(false, true));
+}
+
+TEST(ThreadPool, APoolThatCannotStartAThreadBreaksInsteadOfHanging) {
+  // A stack no machine can map (128 TiB): the worker's thread cannot start.
+  const std::size_t previous =
+      concur::threading::stack_size(std::size_t{1} << 47);
+  ThreadPoolExecutor pool(2);
+  auto f = pool.submit([] { return 1; });
+  concur::threading::stack_size(previous);
+  try {
+    f.result(10s);
+    FAIL() << "expected BrokenThreadPool";
+  } catch (const BrokenThreadPool& e) {
+    EXPECT_THAT(e.what(), testing::HasSubstr("can't start a worker thread"));
+  }
+  EXPECT_THROW(pool.submit([] { return 2; }), BrokenThreadPool);
 }
 
 TEST(ThreadPool, SubmitAfterShutdownBeforeAnyWorkStarted) {

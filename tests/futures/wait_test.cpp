@@ -291,7 +291,7 @@ TEST(Wait, TimeoutWithFirstCompleted) {
 
 TEST(Wait, NegativeTimeoutIsValueError) {
   std::vector<Future<int>> fs{Finished(1)};
-  EXPECT_THROW(cf::wait(fs, -1ms), ValueError);
+  EXPECT_THROW(static_cast<void>(cf::wait(fs, -1ms)), ValueError);
 }
 
 TEST(Wait, DuplicatesAppearOnce) {

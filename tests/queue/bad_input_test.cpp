@@ -4,9 +4,12 @@
 
 #include <chrono>
 #include <limits>
+#include <optional>
+#include <string>
 
 #include <gtest/gtest.h>
 
+#include "common/asleep.hpp"
 #include "common/bad_input.hpp"
 #include "concur/queue.hpp"
 
@@ -48,6 +51,23 @@ TYPED_TEST(QueueBadInput, ExtremeTimeoutsDoNotOverflow) {
   EXPECT_THROW(q.get(0s), Empty);
   EXPECT_THROW(q.get(std::chrono::hours::min()), ValueError);
   EXPECT_THROW(q.get(-kInf), ValueError);
+  // On an empty queue a huge timeout sleeps (an overflowed deadline would
+  // give up at once) until an item comes.
+  for (auto wait :
+       {std::chrono::duration<double>(kInf),
+        std::chrono::duration<double>(std::numeric_limits<double>::max())}) {
+    std::optional<T> got;
+    auto getter = concur_test::StartBlocked([&] { got = q.get(wait); });
+    q.put(T{});
+    getter.join();
+    EXPECT_EQ(got, T{});
+  }
+  std::optional<T> got;
+  auto getter = concur_test::StartBlocked(
+      [&] { got = q.get(std::chrono::hours::max()); });
+  q.put(T{});
+  getter.join();
+  EXPECT_EQ(got, T{});
 }
 
 }  // namespace

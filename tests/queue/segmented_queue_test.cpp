@@ -18,8 +18,8 @@
 
 namespace {
 
-using concur::detail::Deadline;
 using concur::detail::SegmentedQueue;
+using concur::sys::Deadline;
 
 // Enough items to cross many blocks, whatever the block size.
 constexpr int kMany = 1000;

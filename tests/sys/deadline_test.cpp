@@ -59,6 +59,22 @@ TEST(CheckedTimeout, SaturatesHugeOnes) {
             cap);
 }
 
+TEST(CheckedTimeout, OddPeriodsNearTheCapDoNotOverflow) {
+  // 150 years in thirds of a second and in 1/1024 s: below the cap, but
+  // count * 10^9 overflows a 64-bit integer on the way to nanoseconds.
+  using Thirds = std::chrono::duration<long long, std::ratio<1, 3>>;
+  using Kibiths = std::chrono::duration<long long, std::ratio<1, 1024>>;
+  const auto years150 = std::chrono::hours(24 * 365 * 150);
+  const auto expected = std::chrono::duration_cast<Steady::duration>(years150);
+  const auto thirds = checked_timeout(Thirds(3LL * 3600 * 24 * 365 * 150));
+  EXPECT_GE(thirds, expected);
+  EXPECT_LE(thirds, expected + 1ns);
+  const auto kibiths = checked_timeout(Kibiths(1024LL * 3600 * 24 * 365 * 150));
+  EXPECT_GE(kibiths, expected);
+  EXPECT_LE(kibiths, expected + 1ns);
+  EXPECT_EQ(checked_timeout(Thirds(1)), 333'333'334ns);  // rounded up
+}
+
 TEST(CheckedTimeout, RoundsUpAndKeepsZero) {
   EXPECT_EQ(checked_timeout(0s), Steady::duration::zero());
   EXPECT_EQ(checked_timeout(Seconds(-0.0)), Steady::duration::zero());
@@ -118,7 +134,6 @@ struct FarEpochClock {
   using period = std::nano;
   using duration = std::chrono::nanoseconds;
   using time_point = std::chrono::time_point<FarEpochClock>;
-  static constexpr bool is_steady = true;
   static time_point now() noexcept {
     return time_point(duration::min() / 2 + Steady::now().time_since_epoch());
   }

@@ -2,8 +2,13 @@
 // change or is woken by it, under both ways of notifying, with timeouts,
 // and under load.
 
+#include <sys/mman.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
 #include <atomic>
 #include <chrono>
+#include <new>
 #include <thread>
 #include <vector>
 
@@ -108,6 +113,40 @@ TEST(EventCount, NoWakeUpIsLostUnderLoad) {
   for (auto& t : threads) t.join();
   EXPECT_EQ(counter.load(), kRounds);
   EXPECT_FALSE(ec.has_waiters());
+}
+
+// The shared form across processes: a child awaits a flag in a shared
+// mapping that the parent sets, and is woken by notify_all.
+TEST(EventCount, SharedFormWakesAnotherProcess) {
+  using SharedEventCount =
+      concur::sys::BasicEventCount<concur::sys::FutexScope::kShared>;
+  struct Shared {
+    SharedEventCount ec;
+    std::atomic<int> flag{0};
+    std::atomic<long> child_tid{0};
+  };
+  void* page = ::mmap(nullptr, sizeof(Shared), PROT_READ | PROT_WRITE,
+                      MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+  ASSERT_NE(page, MAP_FAILED);
+  auto* shared = ::new (page) Shared;
+  const pid_t child = ::fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    shared->child_tid.store(concur_test::CurrentTid());
+    // Exit 2 if the wait timed out: a private futex would time out here.
+    const bool woken = shared->ec.await(
+        [&] { return shared->flag.load() == 1; }, Deadline::after(20s));
+    ::_exit(woken ? 0 : 2);
+  }
+  while (shared->child_tid.load() == 0) std::this_thread::yield();
+  while (!concur_test::IsProcessSleeping(child)) std::this_thread::yield();
+  shared->flag.store(1);
+  shared->ec.notify_all();
+  int status = 0;
+  ASSERT_EQ(::waitpid(child, &status, 0), child);
+  EXPECT_TRUE(WIFEXITED(status));
+  EXPECT_EQ(WEXITSTATUS(status), 0);
+  ::munmap(page, sizeof(Shared));
 }
 
 }  // namespace

@@ -89,8 +89,10 @@ TEST(Futex, SharedWordWakesAnotherProcess) {
   ASSERT_GE(child, 0);
   if (child == 0) {
     asleep->store(concur_test::CurrentTid());
+    const Deadline deadline = Deadline::after(20s);
     while (word->load() == 0) {
-      futex_wait(*word, 0, Deadline::after(10s), FutexScope::kShared);
+      // A private futex would never be woken: the wait would time out.
+      if (!futex_wait(*word, 0, deadline, FutexScope::kShared)) ::_exit(2);
     }
     ::_exit(word->load() == 42 ? 0 : 1);
   }
@@ -104,6 +106,17 @@ TEST(Futex, SharedWordWakesAnotherProcess) {
   EXPECT_TRUE(WIFEXITED(status));
   EXPECT_EQ(WEXITSTATUS(status), 0);
   ::munmap(page, 4096);
+}
+
+// A failing futex call is a bug, never a wake-up: a misaligned word makes
+// the kernel refuse it (EINVAL), and the process says so and aborts.
+TEST(FutexDeathTest, AFailedWaitAbortsInsteadOfWaking) {
+  GTEST_FLAG_SET(death_test_style, "threadsafe");
+  alignas(8) unsigned char bytes[16] = {};
+  auto* misaligned = reinterpret_cast<std::uint32_t*>(bytes + 1);
+  EXPECT_DEATH(concur::sys::futex_wait_at(misaligned, 0, Deadline::never(),
+                                          FutexScope::kPrivate),
+               "futex wait failed");
 }
 
 }  // namespace

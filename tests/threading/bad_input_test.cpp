@@ -4,6 +4,7 @@
 // every duration and time point type neither overflow nor hang, and counts
 // are signed and checked.
 
+#include <atomic>
 #include <chrono>
 #include <cmath>
 #include <limits>
@@ -90,12 +91,17 @@ TEST(BadInput, HugeTimeoutsAreForEverNotOverflows) {
   EXPECT_TRUE(lock.acquire(kInf));
   lock.release();
   EXPECT_TRUE(lock.acquire(std::chrono::nanoseconds::max()));
-  // Held: the next acquire waits until another thread releases it (a Lock
-  // has no owner).
-  std::thread releaser([&] { lock.release(); });
+  // Held: the next acquire sleeps (an overflowed deadline would return at
+  // once) until another thread releases the lock (a Lock has no owner).
+  const long self = concur_test::CurrentTid();
+  auto release_when_asleep = [&] {
+    concur_test::AwaitSleeping(self);
+    lock.release();
+  };
+  std::thread releaser(release_when_asleep);
   EXPECT_TRUE(lock.acquire(std::chrono::years::max()));
   releaser.join();
-  std::thread again([&] { lock.release(); });
+  std::thread again(release_when_asleep);
   EXPECT_TRUE(lock.try_lock_until(Steady::time_point::max()));
   again.join();
   lock.release();
@@ -163,21 +169,15 @@ TEST(BadInput, BarrierPartiesMustBePositive) {
 TEST(BadInput, NotifyWithANegativeCountWakesNobody) {
   Lock lock;
   Condition cond(lock);
-  bool notified = true;
-  long tid = 0;
+  bool notified = false;
+  std::atomic<long> tid{0};
   std::thread waiter([&] {
     std::scoped_lock hold(cond);
     tid = concur_test::CurrentTid();
-    notified = cond.wait(100ms);
+    notified = cond.wait(1h);
   });
-  // Wait until the waiter sleeps in wait() (holding nothing).
-  for (;;) {
-    {
-      std::scoped_lock hold(cond);
-      if (tid != 0) break;
-    }
-    std::this_thread::yield();
-  }
+  // Once the waiter sleeps in wait(), it holds nothing.
+  while (tid == 0) std::this_thread::yield();
   concur_test::AwaitSleeping(tid);
   {
     std::scoped_lock hold(cond);
@@ -185,8 +185,14 @@ TEST(BadInput, NotifyWithANegativeCountWakesNobody) {
     cond.notify(0);
     cond.notify(std::numeric_limits<std::ptrdiff_t>::min());
   }
+  // Still waiting: nobody took it off the list. Then a real notify.
+  EXPECT_TRUE(concur_test::IsSleeping(tid));
+  {
+    std::scoped_lock hold(cond);
+    cond.notify(1);
+  }
   waiter.join();
-  EXPECT_FALSE(notified);
+  EXPECT_TRUE(notified);
 }
 
 TEST(BadInput, SemaphoreCountsAreChecked) {

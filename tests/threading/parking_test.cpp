@@ -3,7 +3,6 @@
 // spinning. Linux-only, like the futex underneath: the kernel's view of a
 // thread comes from /proc.
 
-#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -37,7 +36,7 @@ template <class Block, class Unblock>
 bool SleepsWhileBlocked(Block block, Unblock unblock) {
   std::atomic<long> tid{0};
   std::thread blocked([&] {
-    tid = static_cast<long>(::syscall(SYS_gettid));
+    tid = concur_test::CurrentTid();
     block();
   });
   while (tid == 0) std::this_thread::yield();

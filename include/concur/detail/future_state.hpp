@@ -68,7 +68,11 @@ class StateBase {
   //             it starts the call.
   // The flags are set with an atomic read-modify-write before sleeping /
   // registering, so the completer, whose CAS moves the state, either sees
-  // them or is seen.
+  // them or is seen. The sleepers flag lives in the state word rather than
+  // in an EventCount beside it so that a completion learns whether to wake
+  // anyone in the same step that publishes it, with no second word to
+  // touch (and none to touch at all once a woken waiter may free the
+  // state).
   static constexpr std::uint64_t kPending = 0;
   static constexpr std::uint64_t kRunning = 1;
   static constexpr std::uint64_t kCancelled = 2;
@@ -266,16 +270,23 @@ struct CallResult<F, Args...> {
 };
 
 // A submitted call: the state plus the callable and its arguments. It
-// starts with two references: its Future's and the pool queue's. The call
-// lives from construction until run_call() (see StateBase), which is why it
-// is a union member: the destructor leaves it alone.
+// starts with two references: its Future's and its WorkItem's (which an
+// executor's queue takes over). The call lives from construction until
+// run_call() (see StateBase), which is why it is a union member: the
+// destructor leaves it alone. So a result that refers into the arguments
+// (a string_view of a string argument) refers to destroyed memory, as it
+// would once a Python work item is gone.
 template <class R, class F, class... Args>
 class Task final : public State<R> {
  public:
   template <class G, class... A>
   explicit Task(G&& fn, A&&... args)
       : State<R>(2), call_(std::forward<G>(fn), std::forward<A>(args)...) {}
-  ~Task() override {}
+  ~Task() override {
+#if CONCUR_ASSERTS
+    CONCUR_ASSERT(!call_alive_, "a task destroyed without passing run_call");
+#endif
+  }
 
   std::stop_source* stop_source() noexcept override {
     if constexpr (kTakesStopToken<F, Args...>) {
@@ -286,9 +297,17 @@ class Task final : public State<R> {
   }
 
   bool run_call() override {
+#if CONCUR_ASSERTS
+    CONCUR_ASSERT(call_alive_, "a task passed run_call twice");
+#endif
     struct DropCall {
       Task& task;
-      ~DropCall() { std::destroy_at(&task.call_); }
+      ~DropCall() {
+        std::destroy_at(&task.call_);
+#if CONCUR_ASSERTS
+        task.call_alive_ = false;
+#endif
+      }
     } drop{*this};
     if (!this->start_call()) return false;
     try {
@@ -321,6 +340,9 @@ class Task final : public State<R> {
   union {
     std::tuple<F, Args...> call_;
   };
+#if CONCUR_ASSERTS
+  bool call_alive_ = true;  // until run_call destroys the call
+#endif
   // Only tasks that take a stop token pay for a stop source.
   [[no_unique_address]] std::conditional_t<kTakesStopToken<F, Args...>,
                                            std::stop_source, std::monostate>

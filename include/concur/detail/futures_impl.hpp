@@ -196,19 +196,27 @@ AsCompleted<T>::AsCompleted(const Range& futures,
                             const AsCompletedOptions& options)
     : waiter_(std::make_unique<Waiter>()) {
   if (options.timeout) deadline_ = sys::Deadline::after(*options.timeout);
-  std::unordered_set<const void*> seen;
-  for (const Future<T>& f : futures) {
-    if (!seen.insert(f.id()).second) continue;
-    ++total_;
-    auto& state = futures_detail::FutureAccess::state(f);
-    if (state.add_waiter(*waiter_)) {
-      pending_.emplace(&state, f);
-    } else {
-      ready_.push_back(f);
+  // A future enters pending_ before it takes the waiter, so that if
+  // anything below throws, every future that took it is in pending_ and
+  // gives it back before the waiter dies.
+  try {
+    std::unordered_set<const void*> seen;
+    for (const Future<T>& f : futures) {
+      if (!seen.insert(f.id()).second) continue;
+      ++total_;
+      auto& state = futures_detail::FutureAccess::state(f);
+      auto entry = pending_.emplace(&state, f).first;
+      if (!state.add_waiter(*waiter_)) {
+        ready_.push_back(std::move(entry->second));
+        pending_.erase(entry);
+      }
     }
+    progress_ = concur::detail::ProgressBar::make(options.progress, total_,
+                                                  "as_completed");
+  } catch (...) {
+    for (auto& [state, future] : pending_) state->remove_waiter(*waiter_);
+    throw;
   }
-  progress_ = concur::detail::ProgressBar::make(options.progress, total_,
-                                                "as_completed");
 }
 
 template <class T>

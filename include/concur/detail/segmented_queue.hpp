@@ -51,7 +51,10 @@
 // either the producer looks after the announcement, and wakes the consumer,
 // or the consumer looks after the tail moved, and sees the item (the Dekker
 // pattern), so no wake-up is lost. Claiming makes one sleep cost one wake-up
-// system call, however many pushes come before the consumer runs.
+// system call, however many pushes come before the consumer runs. That is
+// why this queue does not park on the shared EventCount: there a sleeper
+// stays counted until it runs again, so every push until then would make a
+// wake-up call of its own.
 //
 // Progress. Pushes and pops never block each other except for a few
 // instructions: a consumer waiting for the producer of its slot to finish
@@ -75,9 +78,6 @@
 #include "concur/detail/sys/spin.hpp"
 
 namespace concur::detail {
-
-using sys::Backoff;
-using sys::Deadline;
 
 template <class T>
 class SegmentedQueue {
@@ -134,7 +134,7 @@ class SegmentedQueue {
       // header), so that the block this index lies in is the one loaded.
       std::uint64_t tail = tail_.index.load(std::memory_order_acquire);
       Block* block = tail_.block.load(std::memory_order_acquire);
-      Backoff backoff;
+      sys::Backoff backoff;
       for (;;) {
         if ((tail & kClosed) != 0) {
           if (fresh != nullptr) recycle(fresh);
@@ -181,7 +181,7 @@ class SegmentedQueue {
   std::optional<T> try_pop() noexcept {
     std::uint64_t head = head_.index.load(std::memory_order_acquire);
     Block* block = head_.block.load(std::memory_order_acquire);
-    Backoff backoff;
+    sys::Backoff backoff;
     for (;;) {
       const std::uint64_t offset = (head >> kShift) % kLap;
       if (offset == kSlots) {
@@ -218,7 +218,7 @@ class SegmentedQueue {
   // As try_pop, but waits until `deadline` for an item: spins briefly, then
   // sleeps on the futex until a push wakes it. Returns nothing at once when
   // the queue is closed and empty.
-  std::optional<T> pop(const Deadline& deadline) {
+  std::optional<T> pop(const sys::Deadline& deadline) {
     if (auto item = try_pop()) return item;
     if (deadline.expired()) return std::nullopt;
     if (closed()) return try_pop();
@@ -392,7 +392,7 @@ class SegmentedQueue {
   }
 
   static Block* wait_next(Block* block) noexcept {
-    Backoff backoff;
+    sys::Backoff backoff;
     for (;;) {
       // Acquire: pairs with the release in link().
       Block* next = block->next.load(std::memory_order_acquire);
@@ -405,7 +405,7 @@ class SegmentedQueue {
   // last item in it.
   std::optional<T> take(Block* block, std::uint64_t offset) noexcept {
     Slot& slot = block->slots[offset];
-    Backoff backoff;
+    sys::Backoff backoff;
     // Acquire: pairs with the producer's release of kWritten.
     while (slot.state.load(std::memory_order_acquire) != kWritten) {
       backoff.pause();
@@ -470,7 +470,7 @@ class SegmentedQueue {
   }
 
   // Sleeps until it takes a wake-up (true) or the deadline passes (false).
-  bool sleep(const Deadline& deadline) noexcept {
+  bool sleep(const sys::Deadline& deadline) noexcept {
     for (;;) {
       if (take_wakeup()) return true;
       if (!sys::futex_wait(wakeups_, 0, deadline)) return take_wakeup();
@@ -496,7 +496,7 @@ class SegmentedQueue {
   // instructions after the claim, is ours to take; another announced
   // consumer then keeps its own announcement or wake-up.
   void withdraw() noexcept {
-    Backoff backoff;
+    sys::Backoff backoff;
     for (;;) {
       std::uint32_t announced = sleepers_.load(std::memory_order_relaxed);
       // Relaxed: withdrawing publishes nothing; the count only steers

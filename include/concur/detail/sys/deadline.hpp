@@ -50,7 +50,18 @@ std::chrono::steady_clock::duration checked_timeout(
   if (std::chrono::duration_cast<Hours>(timeout) >= Hours(kMaxTimeout)) {
     return std::chrono::duration_cast<Steady>(kMaxTimeout);
   }
-  return std::chrono::ceil<Steady>(timeout);
+  // Below the cap the result fits, but chrono converts an integer count by
+  // multiplying first (count * num / den), which overflows for periods
+  // with a denominator (thirds of a second, 1/1024 s): those go through
+  // long double, whose 64-bit mantissa holds any such count exactly.
+  using Factor = std::ratio_divide<Period, Steady::period>;
+  if constexpr (std::is_integral_v<Rep> && Factor::den != 1) {
+    const long double ticks =
+        static_cast<long double>(timeout.count()) * Factor::num / Factor::den;
+    return Steady(static_cast<Steady::rep>(std::ceil(ticks)));
+  } else {
+    return std::chrono::ceil<Steady>(timeout);
+  }
 }
 
 class Deadline {
@@ -96,7 +107,6 @@ class Deadline {
 
   bool is_never() const noexcept { return !finite_; }
   bool expired() const noexcept { return finite_ && Clock::now() >= when_; }
-  Clock::time_point when() const noexcept { return when_; }
   // Time left, zero once expired; meaningless for never().
   Clock::duration remaining() const noexcept {
     auto left = when_ - Clock::now();

@@ -7,23 +7,29 @@
 // epoch moves (wait). A notifier changes the condition's atomics, then, if
 // anyone announced, moves the epoch and wakes. The announcement and the
 // check, and the change and the look for announcements, form a Dekker
-// handshake: in the single total order of seq_cst operations either the
-// notifier sees the announcement (and wakes the waiter), or the waiter's
-// check sees the change. So no wake-up is lost, and a notifier with nobody
-// to wake makes no system call.
+// handshake, so no wake-up is lost, and a notifier with nobody to wake makes
+// no system call. The waiter's check must read the condition with seq_cst
+// loads (or read-modify-writes): an acquire load may be satisfied too early
+// on a weakly ordered processor, and then both sides miss each other.
 //
 // Two ways to notify:
-//   * notify_one / notify_all, after any change: they look with a
-//     read-modify-write of the word (see announced());
+//   * notify_one / notify_all, after a change of any memory order: they look
+//     for announcements with a read-modify-write of the word (see
+//     announced());
 //   * has_waiters, then wake_one / wake_all, for a notifier whose change was
 //     itself a seq_cst operation (an exchange, a compare-exchange, a store):
-//     no fence is needed, which saves it on a hot path, and the notifier may
-//     decide between the look and the wake (a pool wakes nobody while a
+//     a plain load suffices, which matters on a hot path, and the notifier
+//     may decide between the look and the wake (a pool wakes nobody while a
 //     worker is searching).
 //
 // Thread safety: every member may be called from any thread concurrently.
-// The object may be destroyed by a thread that a wake-up let go only if the
-// notifier touches nothing after its wake (which the calls here do not).
+// A notifier touches the object after its change (to look, then to wake),
+// so the object must outlive every call on it: unlike threading::Event, a
+// waiter that has seen the change may not destroy it while a notifier may
+// still be inside notify or wake.
+//
+// BasicEventCount<FutexScope::kShared> works in memory that several
+// processes map (MAP_SHARED), for the process-shared primitives.
 #pragma once
 
 #include <atomic>
@@ -35,7 +41,8 @@
 
 namespace concur::sys {
 
-class EventCount {
+template <FutexScope kScope = FutexScope::kPrivate>
+class BasicEventCount {
  public:
   // The epoch the waiter saw when it announced itself.
   class Key {
@@ -43,27 +50,27 @@ class EventCount {
     std::uint32_t epoch() const noexcept { return epoch_; }
 
    private:
-    friend class EventCount;
+    friend class BasicEventCount;
     explicit Key(std::uint32_t epoch) noexcept : epoch_(epoch) {}
     std::uint32_t epoch_;
   };
 
-  EventCount() noexcept = default;
-  EventCount(const EventCount&) = delete;
-  EventCount& operator=(const EventCount&) = delete;
+  BasicEventCount() noexcept = default;
+  BasicEventCount(const BasicEventCount&) = delete;
+  BasicEventCount& operator=(const BasicEventCount&) = delete;
 
   // Announces a waiter; check the condition after this.
   Key prepare_wait() noexcept {
     // seq_cst: the waiter's half of the Dekker handshake (see the top).
-    return Key(CountedFutex::word_of(word_.value().fetch_add(
-        CountedFutex::kOneSleeper, std::memory_order_seq_cst)));
+    return Key(
+        epoch_of(word_.fetch_add(kOneWaiter, std::memory_order_seq_cst)));
   }
   // Withdraws the announcement: the condition held after all.
   void cancel_wait() noexcept {
     // Relaxed: a stale count only costs a notifier a needless wake-up.
-    [[maybe_unused]] const std::uint64_t old = word_.value().fetch_sub(
-        CountedFutex::kOneSleeper, std::memory_order_relaxed);
-    CONCUR_ASSERT(CountedFutex::sleepers_of(old) != 0,
+    [[maybe_unused]] const std::uint64_t old =
+        word_.fetch_sub(kOneWaiter, std::memory_order_relaxed);
+    CONCUR_ASSERT(waiters_of(old) != 0,
                   "an event count's waiter withdrew twice");
   }
   // Sleeps until the epoch moves past `key` or the deadline passes, then
@@ -73,11 +80,9 @@ class EventCount {
     bool moved = true;
     // Acquire: pairs with the epoch's release in wake_*, so that a waiter
     // that sees the new epoch sees what the notifier changed before it.
-    while (CountedFutex::word_of(
-               word_.value().load(std::memory_order_acquire)) == key.epoch_) {
-      if (!word_.wait(key.epoch_, deadline)) {
-        moved = CountedFutex::word_of(word_.value().load(
-                    std::memory_order_acquire)) != key.epoch_;
+    while (epoch_of(word_.load(std::memory_order_acquire)) == key.epoch_) {
+      if (!futex_wait(word_, key.epoch_, deadline, kScope)) {
+        moved = epoch_of(word_.load(std::memory_order_acquire)) != key.epoch_;
         break;
       }
     }
@@ -88,18 +93,17 @@ class EventCount {
   // Whether a waiter has announced itself. seq_cst: the notifier's half of
   // the handshake, after its own seq_cst change.
   bool has_waiters() const noexcept {
-    return CountedFutex::sleepers_of(
-               word_.value().load(std::memory_order_seq_cst)) != 0;
+    return waiters_of(word_.load(std::memory_order_seq_cst)) != 0;
   }
   // Moves the epoch and wakes one / every sleeper, whether or not anyone
   // announced itself.
   void wake_one() noexcept {
     advance();
-    word_.wake(1);
+    futex_wake(word_, 1, kScope);
   }
   void wake_all() noexcept {
     advance();
-    word_.wake(0x7fffffff);
+    futex_wake_all(word_, kScope);
   }
 
   // After any change to the condition: wakes one / every waiter, if any.
@@ -112,7 +116,7 @@ class EventCount {
 
   // Spins on ready(), then parks until it holds or the deadline passes;
   // returns its last answer. The spin-then-park loop of every condition
-  // kept beside an EventCount.
+  // kept beside an event count.
   template <class Ready>
   bool await(Ready&& ready, const Deadline& deadline) {
     if (spin_until(ready)) return true;
@@ -127,6 +131,17 @@ class EventCount {
   }
 
  private:
+  // The word: the epoch in the low half (the futex word, so that a waiter
+  // sleeps only on the epoch), the waiters that announced themselves in the
+  // high half.
+  static constexpr std::uint64_t kOneWaiter = std::uint64_t{1} << 32;
+  static constexpr std::uint32_t epoch_of(std::uint64_t v) noexcept {
+    return static_cast<std::uint32_t>(v);
+  }
+  static constexpr std::uint32_t waiters_of(std::uint64_t v) noexcept {
+    return static_cast<std::uint32_t>(v >> 32);
+  }
+
   // The look for announcements after a change of any memory order: a
   // read-modify-write of the word itself, which the waiters' prepare_wait
   // also modifies. In the word's modification order either a waiter's
@@ -135,26 +150,28 @@ class EventCount {
   // check sees the change. (A seq_cst fence would do the same, but
   // ThreadSanitizer does not model fences.)
   bool announced() noexcept {
-    return CountedFutex::sleepers_of(
-               word_.value().fetch_add(0, std::memory_order_acq_rel)) != 0;
+    return waiters_of(word_.fetch_add(0, std::memory_order_acq_rel)) != 0;
   }
 
   void advance() noexcept {
-    auto& v = word_.value();
-    std::uint64_t cur = v.load(std::memory_order_relaxed);
-    // The epoch is the low half: it wraps within it, never carrying into
-    // the waiter count. seq_cst: in the single order with the waiters'
-    // prepare_wait, so a waiter that announced after this reads the new
-    // epoch and does not sleep on the old one.
-    while (!v.compare_exchange_weak(
+    std::uint64_t cur = word_.load(std::memory_order_relaxed);
+    // The epoch wraps within the low half, never carrying into the waiter
+    // count. seq_cst: in the single order with the waiters' prepare_wait,
+    // so a waiter that announced after this reads the new epoch and does
+    // not sleep on the old one.
+    while (!word_.compare_exchange_weak(
         cur,
         (cur & ~std::uint64_t{0xffffffff}) |
-            static_cast<std::uint32_t>(CountedFutex::word_of(cur) + 1),
+            static_cast<std::uint32_t>(epoch_of(cur) + 1),
         std::memory_order_seq_cst, std::memory_order_relaxed)) {
     }
   }
 
-  CountedFutex word_;
+  static_assert(std::atomic<std::uint64_t>::is_always_lock_free,
+                "a word shared between processes must be lock-free");
+  std::atomic<std::uint64_t> word_{0};
 };
+
+using EventCount = BasicEventCount<>;
 
 }  // namespace concur::sys
