@@ -159,7 +159,7 @@ TEST(BadInput, BarrierPartiesMustBePositive) {
     EXPECT_STREQ(e.what(), "parties must be >= 1");
   }
   EXPECT_THROW(Barrier(0), ValueError);
-  EXPECT_THROW(Barrier(std::numeric_limits<std::ptrdiff_t>::min()), ValueError);
+  EXPECT_THROW(Barrier{std::numeric_limits<std::ptrdiff_t>::min()}, ValueError);
   EXPECT_THROW(Barrier(1, {}, -1ms), ValueError);
   Barrier one(1);
   EXPECT_EQ(one.parties(), 1u);
