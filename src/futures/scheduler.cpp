@@ -1,6 +1,5 @@
 #include "futures/scheduler.hpp"
 
-#include <bit>
 #include <cstdio>
 #include <string>
 #include <thread>
@@ -22,34 +21,9 @@ struct Scheduler::Worker {
   const std::size_t index;
   std::size_t victim;  // where the next steal starts; owner only
   threading::Thread thread;
-};
-
-// The workers by index, in chunks of doubling size (chunk k holds indices
-// 2^k - 1 to 2^(k+1) - 2), so that memory follows the threads started, not
-// max_workers, while an index keeps its slot for ever. A slot and its
-// chunk are written under state_mu_ before spawned_ is raised past the
-// index (release); readers index below spawned_ after an acquire load.
-class Scheduler::WorkerTable {
- public:
-  Worker* get(std::size_t i) const noexcept {
-    const auto [chunk, slot] = place(i);
-    return chunks_[chunk][slot].get();
-  }
-  void put(std::size_t i, std::unique_ptr<Worker> worker) {
-    const auto [chunk, slot] = place(i);
-    if (!chunks_[chunk]) {
-      chunks_[chunk] =
-          std::make_unique<std::unique_ptr<Worker>[]>(std::size_t{1} << chunk);
-    }
-    chunks_[chunk][slot] = std::move(worker);
-  }
-
- private:
-  static std::pair<std::size_t, std::size_t> place(std::size_t i) noexcept {
-    const std::size_t chunk = std::bit_width(i + 1) - 1;
-    return {chunk, i + 1 - (std::size_t{1} << chunk)};
-  }
-  std::unique_ptr<std::unique_ptr<Worker>[]> chunks_[64];
+  // Whether its thread started (written under state_mu_): a worker whose
+  // thread could not start keeps its slot, idle, with an empty deque.
+  bool started = false;
 };
 
 namespace {
@@ -140,8 +114,7 @@ Scheduler::Scheduler(Options options)
                                  1, std::memory_order_relaxed))
                        : std::move(options.thread_name_prefix)),
       initializer_(std::move(options.initializer)),
-      max_workers_(options.max_workers),
-      workers_(std::make_unique<WorkerTable>()) {
+      max_workers_(options.max_workers) {
   live_pools().add(this);
 }
 
@@ -158,7 +131,7 @@ void Scheduler::spawn_worker() {
     if (n >= max_workers_ || shutdown_.load(std::memory_order_relaxed)) return;
     // With a worker running, a thread that fails to start only costs
     // parallelism: the others run the work.
-    if (start_worker(n, failure) || n > 0) return;
+    if (start_worker(n, failure) || started_workers_ > 0) return;
   }
   // Not one worker: nothing would ever run the queued tasks.
   break_pool("can't start a worker thread: " + failure);
@@ -170,17 +143,21 @@ bool Scheduler::start_worker(std::size_t n, std::string& failure) {
   w->thread = threading::Thread(
       threading::ThreadOptions{name_prefix_ + "_" + std::to_string(n), true},
       [this, w] { worker_main(*w); });
-  workers_->put(n, std::move(worker));
+  workers_.put(n, std::move(worker));
+  // Release: a thief that reads the new count sees the worker object.
+  // Raised before the thread starts, so that the worker's first idle token
+  // counts it (see grant_idle_token).
+  spawned_.store(n + 1, std::memory_order_release);
   try {
     w->thread.start();
   } catch (const std::exception& e) {
+    // Readers may see the slot already: it stays, as a worker that never
+    // runs. The next worker takes the next index.
     failure = e.what();
-    workers_->put(n, nullptr);
     return false;
   }
-  // Release: a thief that reads the new count sees the worker object. (The
-  // worker itself may run before this; it looks at its own deque first.)
-  spawned_.store(n + 1, std::memory_order_release);
+  w->started = true;
+  ++started_workers_;
   return true;
 }
 
@@ -312,7 +289,7 @@ StateBase* Scheduler::find_task(Worker& self) {
   for (std::size_t k = 0; k < n; ++k) {
     self.victim = self.victim + 1 < n ? self.victim + 1 : 0;
     if (self.victim == self.index) continue;
-    Worker* victim = workers_->get(self.victim);
+    Worker* victim = workers_.get(self.victim);
     if (victim->deque.maybe_empty()) continue;
     if (StateBase* task = victim->deque.steal()) return task;
   }
@@ -323,7 +300,7 @@ bool Scheduler::has_work() {
   if (inbox_.maybe_nonempty()) return true;
   std::size_t n = spawned_.load(std::memory_order_acquire);
   for (std::size_t i = 0; i < n; ++i) {
-    if (!workers_->get(i)->deque.maybe_empty()) return true;
+    if (!workers_.get(i)->deque.maybe_empty()) return true;
   }
   return false;
 }
@@ -485,8 +462,10 @@ void Scheduler::shutdown(bool wait, bool cancel_futures) {
     bool stranded = false;
     {
       cd::ScopedLock guard(state_mu_);
-      stranded = spawned_.load(std::memory_order_relaxed) == 0 &&
-                 inbox_.maybe_nonempty() && !start_worker(0, failure);
+      const std::size_t n = spawned_.load(std::memory_order_relaxed);
+      stranded = started_workers_ == 0 && inbox_.maybe_nonempty() &&
+                 !broken_.load(std::memory_order_relaxed) &&
+                 (n == max_workers_ || !start_worker(n, failure));
     }
     if (stranded) break_pool("can't start a worker thread: " + failure);
   }
@@ -500,8 +479,9 @@ void Scheduler::shutdown(bool wait, bool cancel_futures) {
     n = spawned_.load(std::memory_order_relaxed);
   }
   for (std::size_t i = 0; i < n; ++i) {
-    if (tls_worker == workers_->get(i)) continue;  // shutdown from a task
-    workers_->get(i)->thread.join();
+    Worker* w = workers_.get(i);
+    if (tls_worker == w || !w->started) continue;  // ourselves; never ran
+    w->thread.join();
   }
 }
 

@@ -44,11 +44,13 @@
 #pragma once
 
 #include <atomic>
+#include <bit>
 #include <cstddef>
 #include <cstdint>
 #include <functional>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "concur/detail/future_state.hpp"
@@ -58,6 +60,45 @@
 #include "futures/work_stealing_deque.hpp"
 
 namespace concur::futures_detail {
+
+// Owned objects by index, for indices handed out one by one from 0: the
+// first kDirect slots in place (a pool's workers are read on every steal,
+// and a lookup there is one load), the rest in chunks of doubling size
+// (64, 128, ...), so that memory follows the indices used, not the largest
+// possible one, while an index keeps its slot for ever. Writes happen under
+// the owner's lock and are published to lock-free readers by a release
+// store of the count of indices in use, which readers stay below.
+template <class T>
+class SlotTable {
+ public:
+  T* get(std::size_t i) const noexcept {
+    if (i < kDirect) return direct_[i].get();
+    const auto [chunk, slot] = place(i);
+    return chunks_[chunk][slot].get();
+  }
+  void put(std::size_t i, std::unique_ptr<T> value) {
+    if (i < kDirect) {
+      direct_[i] = std::move(value);
+      return;
+    }
+    const auto [chunk, slot] = place(i);
+    if (!chunks_[chunk]) {
+      chunks_[chunk] = std::make_unique<std::unique_ptr<T>[]>(kDirect << chunk);
+    }
+    chunks_[chunk][slot] = std::move(value);
+  }
+
+ private:
+  static constexpr std::size_t kDirect = 64;
+  // Chunk k holds indices kDirect * 2^k to kDirect * 2^(k+1) - 1.
+  static std::pair<std::size_t, std::size_t> place(std::size_t i) noexcept {
+    const std::size_t chunk = std::bit_width(i / kDirect) - 1;
+    return {chunk, i - (kDirect << chunk)};
+  }
+
+  std::unique_ptr<T> direct_[kDirect];
+  std::unique_ptr<std::unique_ptr<T>[]> chunks_[64 - 6];
+};
 
 class Scheduler {
  public:
@@ -130,10 +171,9 @@ class Scheduler {
   const std::function<void()> initializer_;
 
   // The workers started so far, by index: readers index it below spawned_
-  // without a lock (see WorkerTable).
-  class WorkerTable;
+  // without a lock (see SlotTable).
   const std::size_t max_workers_;
-  std::unique_ptr<WorkerTable> workers_;
+  SlotTable<Worker> workers_;
   std::atomic<std::size_t> spawned_{0};
 
   TaskInbox inbox_;
@@ -167,6 +207,8 @@ class Scheduler {
   // broken transition.
   threading::Lock state_mu_;
   std::string broken_reason_ CONCUR_GUARDED_BY(state_mu_);
+  // Workers whose thread started.
+  std::size_t started_workers_ CONCUR_GUARDED_BY(state_mu_) = 0;
 };
 
 }  // namespace concur::futures_detail
