@@ -72,6 +72,7 @@ ASIO_BENCH = "peer_asio_bench"  # built only where Asio is installed
 TBB = "oneTBB task_group"
 SEQUENTIAL = "sequential"
 IDEAL = "ideal bound of 2 workers"
+TWO_THREADS = "2 std::threads, tasks dealt out"
 
 QUEUE = "concur_queue_bench"
 PY_QUEUE = "queue_peer.py"
@@ -131,12 +132,14 @@ WORKLOADS = (
              what="is_prime of the 5 PRIMES, map on a pool of 2",
              binary=FUTURES, concur="primes_pool/concur",
              peers=(Peer(IDEAL, "primes_pool/ideal", 1.1),
+                    Peer(TWO_THREADS, "primes_pool/threads", None),
                     Peer(SEQUENTIAL, "primes_pool/sequential", None)),
              python=PY_FUTURES),
     Workload(name="primes_split",
              what="the same as 10 half-range tasks on a pool of 2",
              binary=FUTURES, concur="primes_split/concur",
              peers=(Peer(IDEAL, "primes_split/ideal", 1.1),
+                    Peer(TWO_THREADS, "primes_split/threads", None),
                     Peer(SEQUENTIAL, "primes_pool/sequential", None))),
     Workload(name="sum_1e8",
              what="sum of 10^8 int64 in 2 halves on a pool of 2 "
