@@ -77,6 +77,84 @@ BENCHMARK(pool_submit_concur)
     ->Iterations(2);
 
 // ---------------------------------------------------------------------------
+// as_completed_200k and wait_200k: submit 200,000 calls to a pool of two,
+// then read them through as_completed() or wait(), as the user
+// wrote it; the peer reads the same futures with result() in order. With
+// trivial calls most futures are done when the reading starts; the _busy
+// variants make each call about a microsecond of arithmetic, so that about
+// half of them are still queued or running and as_completed and wait must
+// watch them. One operation is one task.
+constexpr int64_t kCompletedTasks = 200'000;
+
+int64_t trivial_call(int64_t i) { return i; }
+
+// About a microsecond of dependent multiplications; returns i.
+int64_t busy_call(int64_t i) {
+  std::uint64_t x = static_cast<std::uint64_t>(i);
+  for (int k = 0; k < 1024; ++k) x = x * 6364136223846793005u + 1;
+  benchmark::DoNotOptimize(x);
+  return i;
+}
+
+enum class Reader { kResult, kAsCompleted, kWait };
+
+void read_completed(benchmark::State& state, int64_t (*call)(int64_t),
+                    Reader reader) {
+  futures::ThreadPoolExecutor pool(wl::kWorkers);
+  std::vector<futures::Future<int64_t>> pending;
+  pending.reserve(kCompletedTasks);
+  pool.submit(call, 0).result();
+  for (auto _ : state) {
+    for (int64_t i = 0; i < kCompletedTasks; ++i) {
+      pending.push_back(pool.submit(call, i));
+    }
+    int64_t sum = 0;
+    switch (reader) {
+      case Reader::kResult:
+        for (const auto& future : pending) sum += future.result();
+        break;
+      case Reader::kAsCompleted:
+        for (auto& future : futures::as_completed(pending)) {
+          sum += future.result();
+        }
+        break;
+      case Reader::kWait:
+        for (const auto& future : futures::wait(pending).done) {
+          sum += future.result();
+        }
+        break;
+    }
+    pending.clear();
+    check(state, sum, wl::triangle(kCompletedTasks));
+  }
+  state.counters["ops_per_iteration"] = kCompletedTasks;
+}
+BENCHMARK_CAPTURE(read_completed, result, trivial_call, Reader::kResult)
+    ->Name("as_completed_200k/result")
+    ->UseRealTime()
+    ->Iterations(5);
+BENCHMARK_CAPTURE(read_completed, concur, trivial_call, Reader::kAsCompleted)
+    ->Name("as_completed_200k/concur")
+    ->UseRealTime()
+    ->Iterations(5);
+BENCHMARK_CAPTURE(read_completed, wait, trivial_call, Reader::kWait)
+    ->Name("wait_200k/concur")
+    ->UseRealTime()
+    ->Iterations(5);
+BENCHMARK_CAPTURE(read_completed, result, busy_call, Reader::kResult)
+    ->Name("as_completed_busy/result")
+    ->UseRealTime()
+    ->Iterations(5);
+BENCHMARK_CAPTURE(read_completed, concur, busy_call, Reader::kAsCompleted)
+    ->Name("as_completed_busy/concur")
+    ->UseRealTime()
+    ->Iterations(5);
+BENCHMARK_CAPTURE(read_completed, wait, busy_call, Reader::kWait)
+    ->Name("wait_busy/concur")
+    ->UseRealTime()
+    ->Iterations(5);
+
+// ---------------------------------------------------------------------------
 // fib_forkjoin: fib(kFibN), where each call submits fib(n - 1) to the pool,
 // computes fib(n - 2) itself and waits for the child's future; result()
 // inside a task runs other queued tasks while it waits. Below

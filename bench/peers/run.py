@@ -73,6 +73,7 @@ TBB = "oneTBB task_group"
 SEQUENTIAL = "sequential"
 IDEAL = "ideal bound of 2 workers"
 TWO_THREADS = "2 std::threads, tasks dealt out"
+RESULT_LOOP = "result() of each, in order"
 
 QUEUE = "concur_queue_bench"
 PY_QUEUE = "queue_peer.py"
@@ -115,6 +116,29 @@ WORKLOADS = (
                     Peer("Asio thread_pool", "pool_submit_1m/asio", 1 / 1.5,
                          ASIO_BENCH)),
              python=PY_FUTURES),
+    # Reading a batch of futures: the target is the same futures read with
+    # result() in order (the 1.5x). _busy: calls of about a
+    # microsecond, so that about half are unfinished when reading starts.
+    Workload(name="as_completed_200k",
+             what="submit 200k trivial calls, read them by as_completed "
+                  "(per task)",
+             binary=FUTURES, concur="as_completed_200k/concur",
+             peers=(Peer(RESULT_LOOP, "as_completed_200k/result", 1.5),),
+             python=PY_FUTURES),
+    Workload(name="wait_200k",
+             what="submit 200k trivial calls, wait(ALL_COMPLETED), read "
+                  "(per task)",
+             binary=FUTURES, concur="wait_200k/concur",
+             peers=(Peer(RESULT_LOOP, "as_completed_200k/result", 1.5),),
+             python=PY_FUTURES),
+    Workload(name="as_completed_busy",
+             what="the same with 1-us calls, by as_completed (per task)",
+             binary=FUTURES, concur="as_completed_busy/concur",
+             peers=(Peer(RESULT_LOOP, "as_completed_busy/result", 1.5),)),
+    Workload(name="wait_busy",
+             what="the same with 1-us calls, by wait (per task)",
+             binary=FUTURES, concur="wait_busy/concur",
+             peers=(Peer(RESULT_LOOP, "as_completed_busy/result", 1.5),)),
     Workload(name="fib_forkjoin",
              what="fib(30), each call forks fib(n-1) and waits for it "
                   "(832k tasks, 2 workers)",

@@ -30,6 +30,7 @@
 //     and stderr is a terminal (count, rate, ETA).
 #pragma once
 
+#include <algorithm>
 #include <chrono>
 #include <concepts>
 #include <cstddef>
@@ -43,12 +44,11 @@
 #include <string>
 #include <tuple>
 #include <type_traits>
-#include <unordered_map>
-#include <unordered_set>
 #include <utility>
 #include <vector>
 
 #include "concur/detail/future_state.hpp"
+#include "concur/detail/pointer_set.hpp"
 #include "concur/errors.hpp"
 
 namespace concur::detail {
@@ -601,10 +601,15 @@ class AsCompleted {
   bool finished() const noexcept { return !current_.has_value(); }
   Future<T>& current() { return *current_; }
   void advance();
+  void unlink() noexcept;  // every watched future lets the waiter go
 
   std::deque<Future<T>> ready_;  // done, not yet yielded, in order
-  // Registered with the waiter and not yet reported done, by state.
-  std::unordered_map<futures_detail::StateBase*, Future<T>> pending_;
+  // The futures that were not done when the iteration began, each with its
+  // link into the future's listeners (the link's index is its place here).
+  // A future leaves its place for ready_ once reported done.
+  std::vector<Future<T>> watched_;
+  std::vector<futures_detail::ListenerLink> links_;
+  std::size_t unreported_ = 0;  // futures still in watched_
   std::size_t total_ = 0;
   std::size_t yielded_ = 0;
   std::optional<Future<T>> current_;
@@ -644,10 +649,12 @@ struct DoneAndNotDone {
 }  // namespace concur::futures
 
 namespace concur::futures_detail {
-// The engine of wait(): blocks until `when` holds for `states` (distinct) or
-// the deadline passes.
-void wait_states(const std::vector<StateBase*>& states,
-                 futures::ReturnWhen when, const Deadline& deadline);
+// wait() for FIRST_COMPLETED or FIRST_EXCEPTION, once a scan found no done
+// future that answers it: blocks until `when` holds for `pending` (distinct,
+// not done at the scan) or the deadline passes.
+void wait_first(const std::vector<StateBase*>& pending,
+                futures::ReturnWhen when, const Deadline& deadline);
+bool failed(StateBase& state);  // done with an exception, not cancelled
 }  // namespace concur::futures_detail
 
 namespace concur::futures {
@@ -660,22 +667,54 @@ auto wait(const Range& futures,
           ReturnWhen return_when = ALL_COMPLETED) {
   using F = std::ranges::range_value_t<Range>;
   using T = typename F::value_type;
+  using futures_detail::FutureAccess;
   const auto deadline =
       timeout ? sys::Deadline::after(*timeout) : sys::Deadline::never();
   std::vector<Future<T>> unique;
-  std::unordered_set<const void*> seen;
-  for (const auto& f : futures) {
-    if (seen.insert(f.id()).second) unique.push_back(f);
+  if constexpr (std::ranges::sized_range<Range>) {
+    unique.reserve(std::ranges::size(futures));
   }
-  std::vector<futures_detail::StateBase*> states;
-  states.reserve(unique.size());
-  for (auto& f : unique) {
-    states.push_back(&futures_detail::FutureAccess::state(f));
+  for (const auto& f : futures) unique.push_back(f);
+  concur::detail::PointerSet seen(unique.size());
+  std::erase_if(unique,
+                [&](const Future<T>& f) { return !seen.insert(f.id()); });
+  if (return_when == ALL_COMPLETED) {
+    // Every future must end, so waiting for each in turn, as result()
+    // does, waits exactly as long, with nothing to register.
+    for (const auto& f : unique) {
+      if (!futures_detail::wait_for_state(FutureAccess::state(f), deadline)) {
+        break;
+      }
+    }
+  } else {
+    // A future done already may answer at once (Python checks them before
+    // it makes a waiter); the others are watched.
+    std::vector<futures_detail::StateBase*> pending;
+    bool answered = false;
+    for (const auto& f : unique) {
+      auto& state = FutureAccess::state(f);
+      if (!state.done()) {
+        pending.push_back(&state);
+      } else if (return_when == FIRST_COMPLETED ||
+                 futures_detail::failed(state)) {
+        answered = true;
+        break;
+      }
+    }
+    if (!answered && !pending.empty()) {
+      futures_detail::wait_first(pending, return_when, deadline);
+    }
   }
-  futures_detail::wait_states(states, return_when, deadline);
   DoneAndNotDone<T> result;
-  for (auto& f : unique)
+  // Being done is final: when every future is, the list is the answer.
+  if (std::ranges::all_of(unique,
+                          [](const Future<T>& f) { return f.done(); })) {
+    result.done = std::move(unique);
+    return result;
+  }
+  for (auto& f : unique) {
     (f.done() ? result.done : result.not_done).push_back(std::move(f));
+  }
   return result;
 }
 template <class Range, class Rep, class Period>

@@ -3,7 +3,9 @@
 #include <cstdint>
 #include <cstdio>
 #include <iterator>
+#include <memory>
 #include <string>
+#include <utility>
 
 #include "concur/detail/sys/futex.hpp"
 #include "concur/detail/sys/spin.hpp"
@@ -40,6 +42,12 @@ struct alignas(64) PaddedLock {
   threading::Lock lock;
 };
 constinit PaddedLock listener_locks[64];
+
+// A done-callback's entry in a state's listener list, which owns it.
+struct CallbackLink : ListenerLink {
+  explicit CallbackLink(std::function<void()> fn) : callback(std::move(fn)) {}
+  std::function<void()> callback;
+};
 }  // namespace
 
 threading::Lock& StateBase::listener_lock() const noexcept {
@@ -168,16 +176,40 @@ void StateBase::publish_and_release() noexcept {
 void StateBase::complete(std::uint64_t old_word) noexcept {
   if ((old_word & kSleepers) != 0) sys::futex_wake_all(word_);
   if ((old_word & kListeners) == 0) return;
-  std::vector<std::function<void()>> callbacks;
+  // Popping the newest-first list onto this one puts the callbacks oldest
+  // first: they run in the order they were added, as in Python.
+  ListenerLink* callbacks = nullptr;
   {
     cd::ScopedLock guard(listener_lock());
-    if (!listeners_) return;
-    callbacks.swap(listeners_->callbacks);
-    // Under the lock, so that a waiter cannot unregister and die meanwhile.
-    for (CompletionWaiter* waiter : listeners_->waiters) waiter->on_done(*this);
-    listeners_->waiters.clear();
+    ListenerLink* list = std::exchange(listeners_, nullptr);
+    while (list != nullptr) {
+      ListenerLink* link = list;
+      list = link->next;  // read first: a told waiter may reuse its link
+      if (link->waiter != nullptr) {
+        link->waiter->on_done(*this, link->index);
+      } else {
+        link->next = callbacks;
+        callbacks = link;
+      }
+    }
   }
-  for (auto& callback : callbacks) run_callback(callback);
+  while (callbacks != nullptr) {
+    std::unique_ptr<CallbackLink> link(static_cast<CallbackLink*>(callbacks));
+    callbacks = link->next;
+    run_callback(link->callback);
+  }
+}
+
+void StateBase::drop_listeners() noexcept {
+  // The last reference is gone, so nobody registers or completes meanwhile;
+  // a waiter holds a reference while it is linked, so only callbacks are
+  // left.
+  while (listeners_ != nullptr) {
+    CONCUR_ASSERT(listeners_->waiter == nullptr,
+                  "a future state died with a waiter linked");
+    std::unique_ptr<CallbackLink> link(static_cast<CallbackLink*>(listeners_));
+    listeners_ = link->next;
+  }
 }
 
 bool StateBase::wait_until(const Deadline& deadline) {
@@ -203,6 +235,7 @@ bool StateBase::wait_until(const Deadline& deadline) {
 }
 
 void StateBase::add_done_callback(std::function<void()> callback) {
+  auto link = std::make_unique<CallbackLink>(std::move(callback));
   {
     cd::ScopedLock guard(listener_lock());
     // The flag and the done check are one atomic step: either the completer
@@ -210,26 +243,31 @@ void StateBase::add_done_callback(std::function<void()> callback) {
     // done and run the callback ourselves. Never both, never neither.
     std::uint64_t old = word_.fetch_or(kListeners, std::memory_order_acq_rel);
     if (!is_done(old)) {
-      if (!listeners_) listeners_ = std::make_unique<Listeners>();
-      listeners_->callbacks.push_back(std::move(callback));
+      link->next = listeners_;
+      listeners_ = link.release();
       return;
     }
   }
-  run_callback(callback);
+  run_callback(link->callback);
 }
 
-bool StateBase::add_waiter(CompletionWaiter& waiter) {
+bool StateBase::add_waiter(ListenerLink& link) {
   cd::ScopedLock guard(listener_lock());
   std::uint64_t old = word_.fetch_or(kListeners, std::memory_order_acq_rel);
   if (is_done(old)) return false;
-  if (!listeners_) listeners_ = std::make_unique<Listeners>();
-  listeners_->waiters.push_back(&waiter);
+  link.next = listeners_;
+  listeners_ = &link;
   return true;
 }
 
-void StateBase::remove_waiter(CompletionWaiter& waiter) {
+void StateBase::remove_waiter(ListenerLink& link) {
   cd::ScopedLock guard(listener_lock());
-  if (listeners_) std::erase(listeners_->waiters, &waiter);
+  for (ListenerLink** at = &listeners_; *at != nullptr; at = &(*at)->next) {
+    if (*at == &link) {
+      *at = link.next;
+      return;
+    }
+  }
 }
 
 bool StateBase::try_set_exception(std::exception_ptr error) {

@@ -400,9 +400,12 @@ bool Scheduler::help_until(const std::function<bool()>& ready, StateBase* watch,
   // step, not the seq_cst one that has_waiters pairs with.
   struct EpochWaker final : CompletionWaiter {
     explicit EpochWaker(Scheduler& s) : scheduler(s) {}
-    void on_done(StateBase&) override { scheduler.idle_.notify_all(); }
+    void on_done(StateBase&, std::size_t) override {
+      scheduler.idle_.notify_all();
+    }
     Scheduler& scheduler;
   } waker(*this);
+  ListenerLink link{.waiter = &waker};
   bool registered = false;
   while (!ready()) {
     StateBase* task = nullptr;
@@ -415,7 +418,7 @@ bool Scheduler::help_until(const std::function<bool()>& ready, StateBase* watch,
     if (ready() || deadline.expired()) break;
     if (watch != nullptr && !registered) {
       // Fails only if the future is done, and then ready() says so.
-      if (!watch->add_waiter(waker)) continue;
+      if (!watch->add_waiter(link)) continue;
       registered = true;
     }
     const auto key = idle_.prepare_wait();
@@ -426,7 +429,7 @@ bool Scheduler::help_until(const std::function<bool()>& ready, StateBase* watch,
       break;
     }
   }
-  if (registered) watch->remove_waiter(waker);
+  if (registered) watch->remove_waiter(link);
   return ready();
 }
 

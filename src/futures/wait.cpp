@@ -1,3 +1,4 @@
+#include <cstddef>
 #include <vector>
 
 #include "concur/futures.hpp"
@@ -6,79 +7,69 @@ namespace concur::futures_detail {
 
 using futures::ReturnWhen;
 
+bool failed(StateBase& state) {
+  return state.state() == StateBase::kFinished &&
+         state.error_after_done() != nullptr;
+}
+
 namespace {
 
-// Python's _FirstCompletedWaiter / _AllCompletedWaiter in one: counts the
-// completions it is told of and sets its event once `when` holds.
-class MultiWaiter final : public CompletionWaiter {
+// Python's _FirstCompletedWaiter and _FirstExceptionWaiter in one: counts the
+// completions it is told of and sets its signal once `when` holds.
+class FirstWaiter final : public CompletionWaiter {
  public:
-  MultiWaiter(ReturnWhen when, std::size_t pending)
+  FirstWaiter(ReturnWhen when, std::size_t pending)
       : when_(when), pending_(pending) {}
 
-  void on_done(StateBase& state) override {
+  void on_done(StateBase& state, std::size_t) override {
     bool enough = false;
     {
       concur::detail::ScopedLock guard(mu_);
       --pending_;
-      switch (when_) {
-        case ReturnWhen::FIRST_COMPLETED:
-          enough = true;
-          break;
-        case ReturnWhen::FIRST_EXCEPTION:
-          // Called with the state finished: reading its error is safe.
-          enough = pending_ == 0 ||
-                   (state.state() == StateBase::kFinished && failed(state));
-          break;
-        case ReturnWhen::ALL_COMPLETED:
-          enough = pending_ == 0;
-          break;
-      }
+      // Called with the state done: reading its error is safe.
+      enough = when_ == ReturnWhen::FIRST_COMPLETED || pending_ == 0 ||
+               failed(state);
     }
-    if (enough) event_.set();
+    if (enough) signal_.set();
   }
   bool wait_until(const Deadline& deadline) {
-    return event_.wait_until(deadline);
-  }
-
-  static bool failed(StateBase& state) {
-    return state.state() == StateBase::kFinished &&
-           state.error_after_done() != nullptr;
+    return signal_.wait_until(deadline);
   }
 
  private:
   const ReturnWhen when_;
   threading::Lock mu_;
   std::size_t pending_ CONCUR_GUARDED_BY(mu_);
-  Signal event_;
+  Signal signal_;
 };
 
 }  // namespace
 
-void wait_states(const std::vector<StateBase*>& states, ReturnWhen when,
-                 const Deadline& deadline) {
-  // One pass: a state either takes the waiter (and reports to it when it
-  // completes) or is done already and is reported here. Counting done
-  // states in a separate pass first would miss those that complete between
-  // the two passes.
-  MultiWaiter waiter(when, states.size());
-  // Every state that took the waiter gives it back before it dies, also
-  // when a registration throws.
+void wait_first(const std::vector<StateBase*>& pending, ReturnWhen when,
+                const Deadline& deadline) {
+  FirstWaiter waiter(when, pending.size());
+  // links[i] is linked into states[i]; each is unlinked before the waiter
+  // dies.
   struct Registered {
-    MultiWaiter& waiter;
+    std::vector<ListenerLink> links;
     std::vector<StateBase*> states;
     ~Registered() {
-      for (StateBase* s : states) s->remove_waiter(waiter);
+      for (std::size_t i = 0; i < states.size(); ++i) {
+        states[i]->remove_waiter(links[i]);
+      }
     }
-  } registered{waiter, {}};
-  registered.states.reserve(states.size());
-  for (StateBase* s : states) {
-    if (s->add_waiter(waiter)) {
+  } registered{std::vector<ListenerLink>(pending.size()), {}};
+  registered.states.reserve(pending.size());
+  for (StateBase* s : pending) {
+    ListenerLink& link = registered.links[registered.states.size()];
+    link.waiter = &waiter;
+    if (s->add_waiter(link)) {
       registered.states.push_back(s);
     } else {
-      waiter.on_done(*s);
+      waiter.on_done(*s, 0);  // done since the scan; its link is reused
     }
   }
-  if (!states.empty()) waiter.wait_until(deadline);
+  waiter.wait_until(deadline);
 }
 
 }  // namespace concur::futures_detail

@@ -615,6 +615,23 @@ TEST(Future, HandSetResultBeforeStartSkipsTheCall) {
   EXPECT_FALSE(ran.load());
 }
 
+TEST(Future, CallbacksOfAFutureThatNeverCompletesAreDestroyedWithIt) {
+  // Python drops them with the future; so must concur, without calling
+  // them.
+  auto witness = std::make_shared<int>(0);
+  bool called = false;
+  {
+    Future<int> f;
+    f.add_done_callback(
+        [witness, &called](const Future<int>&) { called = true; });
+    f.add_done_callback(
+        [witness, &called](const Future<int>&) { called = true; });
+    EXPECT_EQ(witness.use_count(), 3);
+  }
+  EXPECT_EQ(witness.use_count(), 1);
+  EXPECT_FALSE(called);
+}
+
 TEST(Future, CallbackRunsInTheCompletingWorker) {
   std::uint64_t worker = 0;
   std::uint64_t callback = 0;

@@ -444,6 +444,67 @@ TEST(Stress, WaitRacingCompletion) {
   }
 }
 
+TEST(Stress, AsCompletedRacingCompletion) {
+  // As WaitRacingCompletion, for as_completed: two iterations over the same
+  // futures (so each future's listener list holds two links, and a
+  // callback besides) while another thread completes them from the last to
+  // the first. Each iteration must yield every future exactly once.
+  constexpr int kRounds = Scaled(100);
+  constexpr std::size_t kFutures = 1000;
+  for (int round = 0; round < kRounds; ++round) {
+    std::vector<Future<int>> futures(kFutures);
+    std::atomic<int> callbacks{0};
+    for (auto& f : futures) {
+      f.add_done_callback([&callbacks](const Future<int>&) { ++callbacks; });
+    }
+    std::atomic<int> ready{0};
+    std::thread completer([&] {
+      while (ready.load() < 2) std::this_thread::yield();
+      for (std::size_t i = kFutures; i-- > 0;) {
+        futures[i].set_result(static_cast<int>(i));
+      }
+    });
+    auto iterate = [&](std::vector<int>& seen) {
+      ++ready;
+      for (Future<int>& f : cf::as_completed(futures, 10s)) {
+        ++seen[static_cast<std::size_t>(f.result())];
+      }
+    };
+    std::vector<int> first(kFutures), second(kFutures);
+    std::thread other(iterate, std::ref(second));
+    iterate(first);
+    other.join();
+    completer.join();
+    for (std::size_t i = 0; i < kFutures; ++i) {
+      ASSERT_EQ(first[i], 1) << "round " << round << ", future " << i;
+      ASSERT_EQ(second[i], 1) << "round " << round << ", future " << i;
+    }
+    ASSERT_EQ(callbacks.load(), static_cast<int>(kFutures));
+  }
+}
+
+TEST(Stress, AsCompletedLeftEarlyWhileFuturesComplete) {
+  // An iteration abandoned after its first future unlinks from the others
+  // while they complete: no completion may touch the dead iteration (ASan
+  // and ThreadSanitizer check) and none is lost by the futures' other
+  // listeners.
+  constexpr int kRounds = Scaled(200);
+  constexpr std::size_t kFutures = 200;
+  ThreadPoolExecutor pool(2);
+  for (int round = 0; round < kRounds; ++round) {
+    std::vector<Future<int>> futures;
+    for (std::size_t i = 0; i < kFutures; ++i) {
+      futures.push_back(pool.submit([i] { return static_cast<int>(i); }));
+    }
+    for (Future<int>& f : cf::as_completed(futures, 10s)) {
+      ASSERT_LT(f.result(), static_cast<int>(kFutures));
+      break;
+    }
+    auto r = cf::wait(futures, 10s, cf::FIRST_EXCEPTION);
+    ASSERT_EQ(r.done.size(), kFutures) << "round " << round;
+  }
+}
+
 TEST(Stress, ShutdownRacingWithSubmits) {
   // Submitters keep submitting until the pool refuses; shutdown(wait=true)
   // comes in the middle. Every future a submit returned must be done by

@@ -8,6 +8,9 @@ workload runs a few times; the median time per operation is reported.
   pool_submit_1m  ThreadPoolExecutor(2): submit 20,000 calls of a function
                   that returns its argument, then result() of each; one
                   operation is one task (C++ does a million).
+  as_completed_200k, wait_200k
+                  the same 20,000 calls read through as_completed() or
+                  wait() (C++ does 200,000).
   primes_pool     the seeds' is_prime of the first five PRIMES of the
                   concurrent.futures documentation, with
                   ThreadPoolExecutor(2).map; one operation is the five
@@ -65,6 +68,29 @@ def pool_submit_1m(n):
     return elapsed, n
 
 
+def read_completed(n, read):
+    """Submit n trivial calls to a pool of two, then read them with read."""
+    with concurrent.futures.ThreadPoolExecutor(max_workers=WORKERS) as pool:
+        pool.submit(identity, 0).result()
+        start = time.perf_counter_ns()
+        futures = [pool.submit(identity, i) for i in range(n)]
+        total = read(futures)
+        elapsed = time.perf_counter_ns() - start
+    assert total == n * (n - 1) // 2
+    return elapsed, n
+
+
+def as_completed_200k(n):
+    return read_completed(
+        n, lambda fs: sum(f.result()
+                          for f in concurrent.futures.as_completed(fs)))
+
+
+def wait_200k(n):
+    return read_completed(
+        n, lambda fs: sum(f.result() for f in concurrent.futures.wait(fs).done))
+
+
 def is_prime(n):
     """The seeds' is_prime, as in Python's documentation."""
     if n < 2:
@@ -114,6 +140,8 @@ def sum_1e8(n):
 # second), so it gets fewer samples.
 WORKLOADS = {
     "pool_submit_1m": (pool_submit_1m, 20_000, 5),
+    "as_completed_200k": (as_completed_200k, 20_000, 5),
+    "wait_200k": (wait_200k, 20_000, 5),
     "primes_pool": (primes_pool, 1, 3),
     "sum_1e8": (sum_1e8, 10_000_000, 5),
 }

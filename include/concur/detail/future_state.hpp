@@ -9,6 +9,7 @@
 #pragma once
 
 #include <atomic>
+#include <cstddef>
 #include <cstdint>
 #include <exception>
 #include <functional>
@@ -34,11 +35,26 @@ using sys::Deadline;
 
 class StateBase;
 
-// Someone waiting for several futures at once (wait(), as_completed()). It is
-// linked into each future's listener list and told of each completion.
+class CompletionWaiter;
+
+// An entry of a state's listener list. A waiter's entry is its own (one per
+// future it waits on, made in one array), so that registering allocates
+// nothing; a done-callback's entry belongs to the list.
+struct ListenerLink {
+  ListenerLink* next = nullptr;
+  CompletionWaiter* waiter = nullptr;  // null for a done-callback
+  std::size_t index = 0;               // the waiter's number for the future
+};
+
+// Someone waiting for one or several futures (wait(), as_completed(), a
+// worker that runs tasks while it waits). It links a ListenerLink into each
+// future's list and is told of each completion with the link's index.
 class CompletionWaiter {
  public:
-  virtual void on_done(StateBase& state) = 0;
+  // Called once per registered link, under the future's listener lock (so
+  // the waiter cannot unregister and die meanwhile), after the future is
+  // done.
+  virtual void on_done(StateBase& state, std::size_t index) = 0;
 
  protected:
   ~CompletionWaiter() = default;
@@ -147,9 +163,11 @@ class StateBase {
 
   // Runs `callback` once the future is done: now, if it is.
   void add_done_callback(std::function<void()> callback);
-  // Registers a waiter; returns false (and registers nothing) if done.
-  bool add_waiter(CompletionWaiter& waiter);
-  void remove_waiter(CompletionWaiter& waiter);
+  // Links a waiter's entry (its waiter and index set); returns false (and
+  // links nothing) if done. remove_waiter unlinks it if still linked: once
+  // the completion has reported it, the entry is the waiter's again.
+  bool add_waiter(ListenerLink& link);
+  void remove_waiter(ListenerLink& link);
 
   // Store the error and finish; false if the future was done (or being
   // completed) already, in which case nothing is stored.
@@ -176,7 +194,9 @@ class StateBase {
   std::atomic<StateBase*> next_in_queue{nullptr};
 
  protected:
-  virtual ~StateBase() = default;
+  virtual ~StateBase() {
+    if (listeners_ != nullptr) drop_listeners();
+  }
 
   // The right to store a result by hand: the first caller gets it, so that
   // two concurrent setters never both write the value; false once done,
@@ -193,6 +213,8 @@ class StateBase {
 
  private:
   void complete(std::uint64_t old_word) noexcept;
+  // The done-callbacks of a state that dies without completing.
+  void drop_listeners() noexcept;
 
   // One reference (the maker's), pending.
   std::atomic<std::uint64_t> word_{kOneRef | kPending};
@@ -200,13 +222,9 @@ class StateBase {
   // state's address. Most futures never have listeners, and a lock in
   // every state would be a word more per task for that rare case.
   threading::Lock& listener_lock() const noexcept;
-  // Made by the first add_done_callback or add_waiter, under
-  // listener_lock(); read and changed only under it.
-  struct Listeners {
-    std::vector<std::function<void()>> callbacks;
-    std::vector<CompletionWaiter*> waiters;
-  };
-  std::unique_ptr<Listeners> listeners_;
+  // The registered callbacks and waiters, newest first; read and changed
+  // only under listener_lock(). Completion detaches the whole list.
+  ListenerLink* listeners_ = nullptr;
 };
 
 template <class T>

@@ -4,7 +4,6 @@
 #pragma once
 
 #include <deque>
-#include <unordered_map>
 
 #include "concur/detail/progress_bar.hpp"
 #include "concur/futures.hpp"
@@ -168,26 +167,26 @@ void MapResults<R>::cancel_rest() noexcept {
 template <class T>
 class AsCompleted<T>::Waiter final : public futures_detail::CompletionWaiter {
  public:
-  void on_done(futures_detail::StateBase& state) override {
+  void on_done(futures_detail::StateBase&, std::size_t index) override {
     concur::detail::ScopedLock guard(mu_);
-    finished_.push_back(&state);
-    event_.set();
+    finished_.push_back(index);
+    signal_.set();
   }
-  std::vector<futures_detail::StateBase*> take() {
+  std::vector<std::size_t> take() {
     concur::detail::ScopedLock guard(mu_);
     // Cleared under the lock that on_done sets it under, so no completion
     // is missed between the take and the next wait.
-    event_.clear();
+    signal_.clear();
     return std::exchange(finished_, {});
   }
   bool wait_until(const sys::Deadline& deadline) {
-    return event_.wait_until(deadline);
+    return signal_.wait_until(deadline);
   }
 
  private:
   threading::Lock mu_;
-  std::vector<futures_detail::StateBase*> finished_ CONCUR_GUARDED_BY(mu_);
-  futures_detail::Signal event_;
+  std::vector<std::size_t> finished_ CONCUR_GUARDED_BY(mu_);
+  futures_detail::Signal signal_;
 };
 
 template <class T>
@@ -196,37 +195,60 @@ AsCompleted<T>::AsCompleted(const Range& futures,
                             const AsCompletedOptions& options)
     : waiter_(std::make_unique<Waiter>()) {
   if (options.timeout) deadline_ = sys::Deadline::after(*options.timeout);
-  // A future enters pending_ before it takes the waiter, so that if
-  // anything below throws, every future that took it is in pending_ and
-  // gives it back before the waiter dies.
+  // Each future once, in input order: those done already go straight to
+  // ready_, with no registration; the others are watched.
+  std::vector<Future<T>> given;
+  if constexpr (std::ranges::sized_range<Range>) {
+    given.reserve(std::ranges::size(futures));
+  }
+  for (const Future<T>& f : futures) given.push_back(f);
+  concur::detail::PointerSet seen(given.size());
+  for (Future<T>& f : given) {
+    if (!seen.insert(f.id())) continue;
+    ++total_;
+    if (f.done()) {
+      ready_.push_back(std::move(f));
+    } else {
+      watched_.push_back(std::move(f));
+    }
+  }
+  progress_ = concur::detail::ProgressBar::make(options.progress, total_,
+                                                "as_completed");
+  // Sized once, so the links never move while linked.
+  links_.resize(watched_.size());
   try {
-    std::unordered_set<const void*> seen;
-    for (const Future<T>& f : futures) {
-      if (!seen.insert(f.id()).second) continue;
-      ++total_;
-      auto& state = futures_detail::FutureAccess::state(f);
-      auto entry = pending_.emplace(&state, f).first;
-      if (!state.add_waiter(*waiter_)) {
-        ready_.push_back(std::move(entry->second));
-        pending_.erase(entry);
+    for (std::size_t i = 0; i < watched_.size(); ++i) {
+      links_[i].waiter = waiter_.get();
+      links_[i].index = i;
+      if (futures_detail::FutureAccess::state(watched_[i])
+              .add_waiter(links_[i])) {
+        ++unreported_;
+      } else {
+        ready_.push_back(std::move(watched_[i]));  // done since the scan
       }
     }
-    progress_ = concur::detail::ProgressBar::make(options.progress, total_,
-                                                  "as_completed");
   } catch (...) {
-    for (auto& [state, future] : pending_) state->remove_waiter(*waiter_);
+    unlink();
     throw;
   }
 }
 
 template <class T>
+void AsCompleted<T>::unlink() noexcept {
+  // Removing a link takes the future's listener lock, under which a
+  // completing future reports, so no report is still inside the waiter
+  // once this returns. (Removing a link that has reported, or was never
+  // linked, does nothing.)
+  for (std::size_t i = 0; i < watched_.size(); ++i) {
+    if (watched_[i].id() != nullptr) {
+      futures_detail::FutureAccess::state(watched_[i]).remove_waiter(links_[i]);
+    }
+  }
+}
+
+template <class T>
 AsCompleted<T>::~AsCompleted() {
-  if (!waiter_) return;  // moved from
-  // The futures that have not reported: removing the waiter takes the
-  // future's listener lock, under which a completing future reports, so
-  // no report is still inside the waiter when it dies. (Those that have
-  // reported are done with it: see Waiter.)
-  for (auto& [state, future] : pending_) state->remove_waiter(*waiter_);
+  if (waiter_) unlink();  // else moved from
 }
 
 template <class T>
@@ -234,16 +256,14 @@ void AsCompleted<T>::advance() {
   started_ = true;
   // The future yielded last is let go here, before waiting for the next.
   current_.reset();
-  while (ready_.empty() && !pending_.empty()) {
-    for (futures_detail::StateBase* state : waiter_->take()) {
-      auto it = pending_.find(state);
-      if (it == pending_.end()) continue;
-      ready_.push_back(std::move(it->second));
-      pending_.erase(it);
+  while (ready_.empty() && unreported_ != 0) {
+    for (std::size_t index : waiter_->take()) {
+      ready_.push_back(std::move(watched_[index]));  // leaves a null handle
+      --unreported_;
     }
     if (!ready_.empty()) break;
     if (!waiter_->wait_until(deadline_ ? *deadline_ : sys::Deadline::never())) {
-      futures_detail::throw_timeout(std::to_string(pending_.size()) + " (of " +
+      futures_detail::throw_timeout(std::to_string(unreported_) + " (of " +
                                     std::to_string(total_) +
                                     ") futures unfinished");
     }
