@@ -47,6 +47,21 @@ inline constexpr std::size_t kSkynetFanout = 10;
 inline constexpr int64_t kSkynetLeaves = 1'000'000;
 inline constexpr int64_t kSkynetWarmupLeaves = 10'000;
 
+// map_10m: the mapped function, over 0 .. kMapItems - 1 in chunks of
+// kMapChunk; the results are summed. Out of line (noinline), so that no
+// implementation can fold it into its loop more than the others: each pays
+// one call per item, as a map does.
+inline constexpr int64_t kMapItems = 10'000'000;
+inline constexpr int64_t kMapChunk = 10'000;
+// map_chunk1: a map with chunksize 1, against one submit per item.
+inline constexpr int64_t kMapOneItems = 200'000;
+[[gnu::noinline]] inline int64_t twice(int v) { return 2 * int64_t{v}; }
+inline std::vector<int> map_items(int64_t n) {
+  std::vector<int> items(static_cast<std::size_t>(n));
+  std::iota(items.begin(), items.end(), 0);
+  return items;
+}
+
 // primes_pool: the first five of the six PRIMES of the example in Python's
 // concurrent.futures documentation (and the seeds); all five are prime.
 // Not constexpr and returned by reference, so that the compiler cannot

@@ -74,6 +74,7 @@ SEQUENTIAL = "sequential"
 IDEAL = "ideal bound of 2 workers"
 TWO_THREADS = "2 std::threads, tasks dealt out"
 RESULT_LOOP = "result() of each, in order"
+TWO_THREAD_LOOP = "2 std::threads, a loop each"
 
 QUEUE = "concur_queue_bench"
 PY_QUEUE = "queue_peer.py"
@@ -139,6 +140,29 @@ WORKLOADS = (
              what="the same with 1-us calls, by wait (per task)",
              binary=FUTURES, concur="wait_busy/concur",
              peers=(Peer(RESULT_LOOP, "as_completed_busy/result", 1.5),)),
+    # map at loop speed: map(twice, 10M ints, chunksize 10,000), summed,
+    # as the user writes it (the vector, which map copies) and with a span
+    # (which map borrows), against oneTBB's parallel_reduce and a
+    # hand-written two-thread loop (the 1.3x), and one submit per
+    # chunk by hand (no target). chunksize 1 against a submit per item.
+    Workload(name="map_10m",
+             what="map(f, 10M ints, chunksize=10000), sum (per item)",
+             binary=FUTURES, concur="map_10m/concur",
+             peers=(Peer("oneTBB parallel_reduce", "map_10m/tbb", 1.3,
+                         TBB_BENCH),
+                    Peer(TWO_THREAD_LOOP, "map_10m/threads", 1.3),
+                    Peer("submit per chunk", "map_10m/chunks", None))),
+    Workload(name="map_10m_span",
+             what="the same over a std::span (borrowed, not copied)",
+             binary=FUTURES, concur="map_10m/span",
+             peers=(Peer("oneTBB parallel_reduce", "map_10m/tbb", 1.3,
+                         TBB_BENCH),
+                    Peer(TWO_THREAD_LOOP, "map_10m/threads", 1.3))),
+    Workload(name="map_chunk1",
+             what="map(f, 200k ints), chunksize 1, sum (per item)",
+             binary=FUTURES, concur="map_chunk1/concur",
+             peers=(Peer("submit + result() per item", "map_chunk1/submit",
+                         1.0),)),
     Workload(name="fib_forkjoin",
              what="fib(30), each call forks fib(n-1) and waits for it "
                   "(832k tasks, 2 workers)",

@@ -15,12 +15,15 @@
 // One iteration is a whole workload, so iteration counts are fixed and
 // small; each benchmark first runs an untimed small round. Wall-clock time
 // (UseRealTime) throughout.
+#include <oneapi/tbb/blocked_range.h>
+#include <oneapi/tbb/parallel_reduce.h>
 #include <oneapi/tbb/task_arena.h>
 #include <oneapi/tbb/task_group.h>
 
 #include <array>
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <numeric>
 #include <vector>
 
@@ -124,5 +127,33 @@ void skynet_tbb_bench(benchmark::State& state) {
   }
 }
 BENCHMARK(skynet_tbb_bench)->Name("skynet/tbb")->UseRealTime()->Iterations(3);
+
+// ---------------------------------------------------------------------------
+// map_10m: twice() over 10M ints summed with parallel_reduce, grain
+// kMapChunk (simple_partitioner: chunks of the map's size), in an arena of
+// two.
+void map_tbb(benchmark::State& state) {
+  tbb::task_arena arena(wl::kWorkers);
+  const std::vector<int> items = wl::map_items(wl::kMapItems);
+  auto reduce = [&] {
+    return tbb::parallel_reduce(
+        tbb::blocked_range<std::size_t>(
+            0, items.size(), static_cast<std::size_t>(wl::kMapChunk)),
+        int64_t{0},
+        [&](const tbb::blocked_range<std::size_t>& r, int64_t sum) {
+          for (std::size_t i = r.begin(); i != r.end(); ++i) {
+            sum += wl::twice(items[i]);
+          }
+          return sum;
+        },
+        std::plus<>(), tbb::simple_partitioner());
+  };
+  arena.execute(reduce);
+  for (auto _ : state) {
+    check(state, arena.execute(reduce), 2 * wl::triangle(wl::kMapItems));
+  }
+  state.counters["ops_per_iteration"] = static_cast<double>(wl::kMapItems);
+}
+BENCHMARK(map_tbb)->Name("map_10m/tbb")->UseRealTime()->Iterations(5);
 
 }  // namespace

@@ -349,6 +349,14 @@ struct AsCompletedOptions {
 // the loop) cancels the calls that have not started, as closing Python's
 // map generator does. Dropped unstarted, every call still runs, as in
 // Python.
+//
+// Difference from Python: where map reads its ranges in place and one of
+// them is the caller's (an lvalue container without a timeout, or a view
+// such as std::span; see ExecutorBase), the calls read the caller's data,
+// so destroying the results, or a call's exception leaving the iteration,
+// first waits for every call that is still running or, dropped unstarted,
+// still to run. Python holds references to the items and returns at once;
+// pass the container as an rvalue (std::move) for that.
 template <class R>
 class MapResults {
  public:
@@ -384,9 +392,11 @@ class MapResults {
   MapResults(std::vector<Future<Chunk>> chunks,
              std::optional<sys::Deadline> deadline,
              std::unique_ptr<concur::detail::ProgressBar> progress,
-             std::size_t total);
+             std::size_t total, bool borrowed = false);
   MapResults(MapResults&&) noexcept = default;
-  MapResults& operator=(MapResults&&) noexcept = default;
+  // Not assignable: the results being replaced would have to settle first
+  // (see settle()), which an assignment should not hide.
+  MapResults& operator=(MapResults&&) = delete;
   ~MapResults();
 
   Iterator begin() {
@@ -404,15 +414,20 @@ class MapResults {
 
  private:
   bool finished() const noexcept { return chunks_.empty(); }
-  // Waits for the current chunk; on its error or timeout, cancels the rest,
-  // ends the iteration and rethrows.
+  // Waits for the current chunk and points block_ at its results; on its
+  // error or timeout, cancels the rest, ends the iteration and rethrows.
   void wait_current();
   Stored& current();
   void advance();
   void cancel_rest() noexcept;
+  // With borrowed ranges, waits until no chunk can still be running.
+  void settle() noexcept;
 
   // The chunks not yet passed: the front holds the current item.
   std::deque<Future<Chunk>> chunks_;
+  // The front chunk's results once it is done (waited for once per chunk),
+  // else null.
+  Chunk* block_ = nullptr;
   std::optional<sys::Deadline> deadline_;
   std::unique_ptr<concur::detail::ProgressBar> progress_;
   std::size_t total_ = 0;
@@ -421,6 +436,8 @@ class MapResults {
   // Whether iteration began: as with a Python generator that never started,
   // dropping an unstarted result cancels nothing.
   bool started_ = false;
+  // Whether the calls read ranges the caller owns (see ExecutorBase).
+  bool borrowed_ = false;
 };
 
 // ---------------------------------------------------------------------------
@@ -446,7 +463,17 @@ concept Executor = requires(E& executor, int (*fn)(int),
 //
 // A chunk is submitted as a plain function and its arguments (the mapped
 // function and a vector of the chunk's items), so that an executor that
-// sends calls to other processes can send a chunk like any other call.
+// sends calls to other processes can send a chunk like any other call. An
+// executor whose calls run in this process says so with `static constexpr
+// bool kSharesMemory = true`; then map() over random-access sized ranges
+// copies no item: it holds each range as std::views::all does (an lvalue
+// container by reference, an rvalue one moved in, a view as it is) and each
+// chunk reads its items by index where they are, as a hand-written loop
+// would, calling fn with const references to them. A range held by
+// reference must not change or die while the calls run: the results wait
+// for them before they go (see MapResults). With a timeout, a container
+// passed as an lvalue is copied instead, so that giving up on the calls
+// never waits for them.
 // Python's `with executor:` is the derived class's destructor, which shuts
 // the executor down and waits.
 template <class Derived>
@@ -531,6 +558,10 @@ class ThreadPoolExecutor : public ExecutorBase<ThreadPoolExecutor> {
   ThreadPoolExecutor& operator=(const ThreadPoolExecutor&) = delete;
   // Shuts down and waits (Python's `with` block's end).
   ~ThreadPoolExecutor();
+
+  // Calls run in this process: map() shares one copy of its ranges among
+  // its chunks instead of copying each chunk's items (ExecutorBase).
+  static constexpr bool kSharesMemory = true;
 
   template <class F, class... Args>
   auto submit(F&& fn, Args&&... args) {

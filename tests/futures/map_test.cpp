@@ -276,8 +276,10 @@ TEST(Map, DiscardedResultsStillRunEveryCall) {
   });
   started.wait();
   RunLog log(10);
-  std::vector<int> items = Iota(10);
-  pool.map([&](int x) { log.Mark(x); }, items);
+  // Moved in, so map owns the items and returns at once, as Python's does
+  // (over a borrowed container the results wait for the calls instead:
+  // MapStorage.DroppedResultsOverABorrowedContainerWaitForTheCalls).
+  pool.map([&](int x) { log.Mark(x); }, Iota(10));
   release.set();
   pool.shutdown(true);
   EXPECT_EQ(log.Total(), 10);
@@ -291,9 +293,10 @@ TEST(Map, ExceptionAtItsItemCancelsLaterItems) {
   ThreadPoolExecutor pool(1);
   Event release;
   RunLog log(kItems);
-  std::vector<int> items = Iota(kItems);
   std::vector<int> got;
   {
+    // Owned by the map (an rvalue), so leaving the loop does not wait for
+    // item 3, which runs until released below.
     auto results = pool.map(
         [&](int x) {
           log.Mark(x);
@@ -301,7 +304,7 @@ TEST(Map, ExceptionAtItsItemCancelsLaterItems) {
           if (x == 3) release.wait();
           return x;
         },
-        items);
+        Iota(kItems));
     try {
       for (int r : results) got.push_back(r);
       FAIL() << "the iteration should have thrown";
@@ -432,15 +435,15 @@ TEST(Map, DestroyingStartedResultsCancelsTheRest) {
   ThreadPoolExecutor pool(1);
   Event release;
   RunLog log(6);
-  std::vector<int> items = Iota(6);
   {
+    // Owned by the map, so dropping the results does not wait for item 1.
     auto results = pool.map(
         [&](int x) {
           log.Mark(x);
           if (x == 1) release.wait();
           return x;
         },
-        items);
+        Iota(6));
     auto it = results.begin();
     EXPECT_EQ(*it, 0);
   }
@@ -618,6 +621,181 @@ TEST(Map, ProgressOffByDefault) {
   if (!tty.ok()) GTEST_SKIP() << "no pseudo-terminal available";
   pool.map([](int x) { return x; }, items).to_vector();
   EXPECT_EQ(tty.Restore(), "");
+}
+
+}  // namespace
+
+namespace {
+
+// How map() holds its ranges on a pool (ExecutorBase, kSharesMemory): as
+// std::thread holds its arguments.
+
+TEST(MapStorage, DroppedResultsOverABorrowedContainerWaitForTheCalls) {
+  // The calls read `items` where it is: the results, dropped unstarted,
+  // wait until every call has run, so that none reads it afterwards.
+  ThreadPoolExecutor pool(1);
+  RunLog log(100);
+  std::vector<int> items = Iota(100);
+  pool.map([&](int x) { log.Mark(x); }, items, MapOptions{.chunksize = 9});
+  EXPECT_EQ(log.Total(), 100);
+  items.assign(100, -1);  // no call sees this: they have all run
+}
+
+TEST(MapStorage, AnExceptionOverABorrowedContainerWaitsForTheRunningCalls) {
+  // Item 0 throws while item 1 is running on the other worker; when the
+  // exception leaves the loop, item 1 has finished (it read `items` where
+  // it is).
+  ThreadPoolExecutor pool(2);
+  Event second_running;
+  std::atomic<bool> second_done{false};
+  std::vector<int> items = Iota(50);
+  try {
+    for ([[maybe_unused]] int r : pool.map(
+             [&](int x) {
+               if (x == 1) {
+                 second_running.set();
+                 // Not a synchronisation: it keeps item 1 running while
+                 // the exception reaches the loop, so the wait is seen.
+                 std::this_thread::sleep_for(20ms);
+                 second_done = true;
+               }
+               if (x == 0) {
+                 second_running.wait();  // the other worker took item 1
+                 throw Boom(x);
+               }
+               return x;
+             },
+             items)) {
+    }
+    FAIL() << "the iteration should have thrown";
+  } catch (const Boom& e) {
+    EXPECT_EQ(e.item, 0);
+    EXPECT_TRUE(second_done.load());
+  }
+}
+
+TEST(MapStorage, WithATimeoutAContainerIsCopied) {
+  // A caller that may give up must not leave calls reading its data: with
+  // a timeout, the container is copied, so later changes are not seen.
+  ThreadPoolExecutor pool(1);
+  Event release;
+  pool.submit([&] { release.wait(); });  // the map's calls wait behind it
+  std::vector<int> items = Iota(100);
+  auto results = pool.map([](int x) { return x + 1; }, items,
+                          MapOptions{.timeout = 10s, .chunksize = 7});
+  std::fill(items.begin(), items.end(), -1000);
+  release.set();
+  std::vector<int> want = Iota(100);
+  for (int& w : want) ++w;
+  EXPECT_EQ(results.to_vector(), want);
+}
+
+TEST(MapStorage, AnRvalueContainerIsMovedAndOutlivesTheCall) {
+  ThreadPoolExecutor pool(2);
+  auto results = pool.map([](const std::string& s) { return s.size(); },
+                          std::vector<std::string>{"a", "bb", "ccc"});
+  EXPECT_EQ(results.to_vector(), (std::vector<std::size_t>{1, 2, 3}));
+}
+
+TEST(MapStorage, ASpanBorrowsSoTheCallsSeeTheViewedData) {
+  ThreadPoolExecutor pool(1);
+  Event release;
+  pool.submit([&] { release.wait(); });
+  std::vector<int> items = Iota(10);
+  auto results = pool.map([](int x) { return x; }, std::span(items));
+  std::fill(items.begin(), items.end(), 5);
+  release.set();
+  EXPECT_EQ(results.to_vector(), std::vector<int>(10, 5));
+}
+
+TEST(MapStorage, ElementsAreReadInPlaceNotCopied) {
+  // A range whose elements count their copies: the in-place path reads
+  // each one by const reference from the map's single copy of the range.
+  struct Counted {
+    int value = 0;
+    std::shared_ptr<std::atomic<int>> copies;
+    Counted(int v, std::shared_ptr<std::atomic<int>> c)
+        : value(v), copies(std::move(c)) {}
+    Counted(const Counted& o) : value(o.value), copies(o.copies) { ++*copies; }
+    Counted& operator=(const Counted&) = delete;
+  };
+  auto copies = std::make_shared<std::atomic<int>>(0);
+  std::vector<Counted> items;
+  items.reserve(50);
+  for (int i = 0; i < 50; ++i) items.emplace_back(i, copies);
+  ThreadPoolExecutor pool(2);
+  auto got = pool.map([](const Counted& c) { return c.value; },
+                      std::move(items), MapOptions{.chunksize = 8})
+                 .to_vector();
+  EXPECT_EQ(got, Iota(50));
+  EXPECT_EQ(copies->load(), 0);
+}
+
+TEST(MapStorage, RangesOfDifferentLengthsStopAtTheShortest) {
+  ThreadPoolExecutor pool(2);
+  std::vector<int> a = Iota(10);
+  std::vector<long> b{100, 200, 300};
+  auto got = pool.map([](int x, long y) { return x + y; }, a, b,
+                      MapOptions{.chunksize = 2})
+                 .to_vector();
+  EXPECT_EQ(got, (std::vector<long>{100, 201, 302}));
+}
+
+TEST(MapStorage, AFunctionTakingAMutableReferenceGetsACopy) {
+  // fn(int&) cannot take the shared, const items: map gives each call its
+  // own copy, as it does for a range that is not random access.
+  ThreadPoolExecutor pool(2);
+  std::vector<int> items = Iota(20);
+  auto got = pool.map(
+                     [](int& x) {
+                       x *= 3;
+                       return x;
+                     },
+                     items, MapOptions{.chunksize = 3})
+                 .to_vector();
+  std::vector<int> want = Iota(20);
+  for (int& w : want) w *= 3;
+  EXPECT_EQ(got, want);
+  EXPECT_EQ(items, Iota(20));
+}
+
+TEST(MapStorage, AnArrayIsCopiedNotDecayed) {
+  ThreadPoolExecutor pool(2);
+  const int items[] = {4, 5, 6};
+  auto got = pool.map([](int x) { return -x; }, items).to_vector();
+  EXPECT_EQ(got, (std::vector<int>{-4, -5, -6}));
+}
+
+TEST(MapStorage, LargeChunksAreReadOncePerChunk) {
+  // Many items in few chunks, read with the results range: every result
+  // once and in order, across chunk boundaries of an uneven last chunk.
+  ThreadPoolExecutor pool(2);
+  std::vector<int> items = Iota(100003);
+  long sum = 0;
+  int expected = 0;
+  bool ordered = true;
+  for (const auto& r : pool.map([](int x) { return x; }, std::span(items),
+                                MapOptions{.chunksize = 10000})) {
+    ordered = ordered && r == expected++;
+    sum += r;
+  }
+  EXPECT_TRUE(ordered);
+  EXPECT_EQ(expected, 100003);
+  EXPECT_EQ(sum, 100003L * 100002 / 2);
+}
+
+TEST(MapStorage, ResultsReadTwiceWhileStandingOnThem) {
+  ThreadPoolExecutor pool(2);
+  std::vector<int> items = Iota(30);
+  auto results = pool.map([](int x) { return std::to_string(x); }, items,
+                          MapOptions{.chunksize = 4});
+  int i = 0;
+  for (auto it = results.begin(); it != results.end(); ++it, ++i) {
+    const std::string first = *it;
+    EXPECT_EQ(*it, first);
+    EXPECT_EQ(first, std::to_string(i));
+  }
+  EXPECT_EQ(i, 30);
 }
 
 }  // namespace

@@ -28,6 +28,134 @@ typename futures::MapResults<R>::Chunk run_chunk(Fn fn,
   return out;
 }
 
+// The map's one copy of its ranges, shared by its chunks, with their count
+// of references. A RangesRef owns one of them. The map takes the chunks'
+// references in one step, before it submits any, so that handing one to a
+// chunk touches no shared counter: a shared_ptr copy per chunk bounced the
+// count's cache line between the submitting thread and the workers (a
+// tenth of a microsecond per chunk of one item).
+template <class Ranges>
+struct RangesBlock {
+  template <class... Args>
+  explicit RangesBlock(Args&&... args) : ranges(std::forward<Args>(args)...) {}
+  std::atomic<std::size_t> refs{1};
+  const Ranges ranges;
+};
+
+template <class Ranges>
+class RangesRef {
+ public:
+  // Adopts one reference already counted in block->refs.
+  explicit RangesRef(RangesBlock<Ranges>* block) noexcept : block_(block) {}
+  RangesRef(RangesRef&& other) noexcept
+      : block_(std::exchange(other.block_, nullptr)) {}
+  RangesRef& operator=(RangesRef&&) = delete;
+  ~RangesRef() {
+    if (block_ != nullptr) release(block_, 1);
+  }
+  const Ranges& operator*() const noexcept { return block_->ranges; }
+  RangesBlock<Ranges>* block() const noexcept { return block_; }
+
+  static void release(RangesBlock<Ranges>* block, std::size_t n) noexcept {
+    // acq_rel: every chunk's reads of the ranges happen before the delete
+    // by whichever release is last.
+    if (block->refs.fetch_sub(n, std::memory_order_acq_rel) == n) delete block;
+  }
+
+ private:
+  RangesBlock<Ranges>* block_;
+};
+
+// How a chunk hands fn an item it reads in place: a const reference to an
+// element (the ranges are shared by every chunk, and fn must not change the
+// caller's data), or the value of a range that computes its elements.
+template <class Reference>
+using ItemArg =
+    std::conditional_t<std::is_lvalue_reference_v<Reference>,
+                       const std::remove_reference_t<Reference>&, Reference>;
+
+// One chunk of a map over random-access ranges, [first, last) of their
+// common length: fn applied to the items where they are stored.
+template <class Fn, class R, class Ranges>
+typename futures::MapResults<R>::Chunk run_range_chunk(Fn fn,
+                                                       RangesRef<Ranges> ranges,
+                                                       std::size_t first,
+                                                       std::size_t last) {
+  typename futures::MapResults<R>::Chunk out;
+  out.reserve(last - first);
+  auto its = std::apply(
+      [](const auto&... range) {
+        return std::make_tuple(std::ranges::begin(range)...);
+      },
+      *ranges);
+  auto call = [&](std::ptrdiff_t at) -> decltype(auto) {
+    return std::apply(
+        [&](const auto&... it) -> decltype(auto) {
+          return std::invoke(fn,
+                             static_cast<ItemArg<decltype(it[at])>>(it[at])...);
+        },
+        its);
+  };
+  for (std::size_t i = first; i < last; ++i) {
+    const auto at = static_cast<std::ptrdiff_t>(i);
+    if constexpr (std::is_void_v<R>) {
+      call(at);
+      out.emplace_back();
+    } else {
+      out.push_back({call(at)});
+    }
+  }
+  return out;
+}
+
+// How map() holds a range it reads in place: std::views::all, so that an
+// lvalue container is referred to (ref_view), an rvalue container is moved
+// in (owning_view) and a view is kept as it is.
+template <class Range>
+using HeldRange = std::views::all_t<Range>;
+
+template <class Range>
+concept HeldRandomAccess = std::ranges::viewable_range<Range> &&
+    std::ranges::random_access_range<const HeldRange<Range>> &&
+    std::ranges::sized_range<const HeldRange<Range>>;
+
+// Whether map() can give its chunks index ranges of the ranges as held:
+// the executor runs calls in this process (it says so with kSharesMemory),
+// and every range, as held, is random access and sized.
+template <class Derived, class Fn, class... Ranges>
+concept MapsInPlace = requires {
+  requires Derived::kSharesMemory;
+}
+&&(HeldRandomAccess<Ranges>&&...) &&
+    std::invocable<
+        Fn&,
+        ItemArg<std::ranges::range_reference_t<const HeldRange<Ranges>>>...>;
+
+// Whether a held range refers to storage that map() does not own (all but
+// an rvalue container, which owning_view moves in), so that the map's
+// results must not outlive a call that may still read it.
+template <class Range>
+constexpr bool kBorrows = std::is_lvalue_reference_v<Range> ||
+                          std::ranges::view<std::remove_cvref_t<Range>>;
+
+// A range held as a copy where it is an lvalue container that can be
+// copied (map with a timeout), else as std::views::all holds it.
+template <class Range>
+auto hold_copy(Range&& range) {
+  using Plain = std::remove_cvref_t<Range>;
+  if constexpr (std::is_lvalue_reference_v<Range> &&
+                !std::ranges::view<Plain> && std::copy_constructible<Plain>) {
+    return std::ranges::owning_view<Plain>(Plain(range));
+  } else {
+    return std::views::all(std::forward<Range>(range));
+  }
+}
+template <class Range>
+constexpr bool kBorrowsCopy =
+    std::ranges::view<std::remove_cvref_t<Range>> ||
+    (std::is_lvalue_reference_v<Range> &&
+     !std::copy_constructible<std::remove_cvref_t<Range>>);
+
 }  // namespace concur::futures_detail
 
 namespace concur::futures {
@@ -46,7 +174,7 @@ auto ExecutorBase<Derived>::map(F&& fn, Args&&... args) {
     auto all = std::forward_as_tuple(std::forward<Args>(args)...);
     return [&]<std::size_t... I>(std::index_sequence<I...>) {
       return map_ranges(std::get<sizeof...(Args) - 1>(all), fn,
-                        std::get<I>(all)...);
+                        std::get<I>(std::move(all))...);
     }
     (std::make_index_sequence<sizeof...(Args) - 1>{});
   } else {
@@ -60,41 +188,97 @@ auto ExecutorBase<Derived>::map_ranges(const MapOptions& options, F& fn,
                                        Ranges&&... ranges) {
   static_assert(sizeof...(Ranges) > 0, "map needs at least one range");
   using Fn = std::decay_t<F>;
-  using Item = std::tuple<std::ranges::range_value_t<Ranges>...>;
-  using R = std::invoke_result_t<Fn&, std::ranges::range_value_t<Ranges>&...>;
   if (options.chunksize < 1) throw ValueError("chunksize must be >= 1");
   std::optional<sys::Deadline> deadline;
   if (options.timeout) deadline = sys::Deadline::after(*options.timeout);
   const auto chunksize = static_cast<std::size_t>(options.chunksize);
-
-  auto its = std::make_tuple(std::ranges::begin(ranges)...);
-  auto ends = std::make_tuple(std::ranges::end(ranges)...);
-  constexpr auto kIndices = std::index_sequence_for<Ranges...>{};
-  auto exhausted = [&]<std::size_t... I>(std::index_sequence<I...>) {
-    return ((std::get<I>(its) == std::get<I>(ends)) || ...);
-  };
-  auto take = [&]<std::size_t... I>(std::index_sequence<I...>) {
-    Item item(*std::get<I>(its)...);
-    (++std::get<I>(its), ...);
-    return item;
-  };
-
   Derived& executor = static_cast<Derived&>(*this);
-  std::vector<Future<typename MapResults<R>::Chunk>> chunks;
-  std::size_t total = 0;
-  while (!exhausted(kIndices)) {
-    std::vector<Item> chunk;
-    chunk.reserve(chunksize);
-    while (chunk.size() < chunksize && !exhausted(kIndices)) {
-      chunk.push_back(take(kIndices));
+  auto progress = [&](std::size_t total) {
+    return concur::detail::ProgressBar::make(options.progress, total, "map");
+  };
+
+  if constexpr (futures_detail::MapsInPlace<Derived, Fn, Ranges...>) {
+    // The ranges are held once and each chunk reads its items from there:
+    // the caller builds nothing per item.
+    auto in_place = [&](bool borrowed, auto&&... held) {
+      using Stored = std::tuple<std::remove_cvref_t<decltype(held)>...>;
+      using R = std::invoke_result_t<
+          Fn&, futures_detail::ItemArg<std::ranges::range_reference_t<
+                   const std::remove_cvref_t<decltype(held)>>>...>;
+      using futures_detail::RangesBlock;
+      using futures_detail::RangesRef;
+      const RangesRef<Stored> own(
+          new RangesBlock<Stored>(std::forward<decltype(held)>(held)...));
+      const std::size_t total = std::apply(
+          [](const auto&... range) {
+            return std::min(
+                {static_cast<std::size_t>(std::ranges::size(range))...});
+          },
+          *own);
+      const std::size_t count = (total + chunksize - 1) / chunksize;
+      std::vector<Future<typename MapResults<R>::Chunk>> chunks;
+      chunks.reserve(count);
+      // Relaxed: made from `own`, which keeps the block alive meanwhile.
+      own.block()->refs.fetch_add(count, std::memory_order_relaxed);
+      // The references not handed out (a submit threw) go back at the end.
+      struct Unhanded {
+        RangesBlock<Stored>* block;
+        std::size_t left;
+        ~Unhanded() {
+          if (left != 0) RangesRef<Stored>::release(block, left);
+        }
+      } unhanded{own.block(), count};
+      for (std::size_t first = 0; first < total; first += chunksize) {
+        const std::size_t last = first + std::min(chunksize, total - first);
+        RangesRef<Stored> ref(own.block());
+        --unhanded.left;
+        chunks.push_back(
+            executor.submit(&futures_detail::run_range_chunk<Fn, R, Stored>,
+                            Fn(fn), std::move(ref), first, last));
+      }
+      return MapResults<R>(std::move(chunks), deadline, progress(total), total,
+                           borrowed);
+    };
+    // With a timeout the caller may give up on running calls, which must
+    // then not read its containers: those are copied (where they can be).
+    if (options.timeout) {
+      return in_place(
+          (futures_detail::kBorrowsCopy<Ranges> || ...),
+          futures_detail::hold_copy(std::forward<Ranges>(ranges))...);
     }
-    total += chunk.size();
-    chunks.push_back(executor.submit(&futures_detail::run_chunk<Fn, Item, R>,
-                                     Fn(fn), std::move(chunk)));
+    return in_place((futures_detail::kBorrows<Ranges> || ...),
+                    std::views::all(std::forward<Ranges>(ranges))...);
+  } else {
+    // Any other range is read once, here: each chunk gets its items copied
+    // into a vector of tuples, which an executor that runs calls elsewhere
+    // can send.
+    using Item = std::tuple<std::ranges::range_value_t<Ranges>...>;
+    using R = std::invoke_result_t<Fn&, std::ranges::range_value_t<Ranges>&...>;
+    auto its = std::make_tuple(std::ranges::begin(ranges)...);
+    auto ends = std::make_tuple(std::ranges::end(ranges)...);
+    constexpr auto kIndices = std::index_sequence_for<Ranges...>{};
+    auto exhausted = [&]<std::size_t... I>(std::index_sequence<I...>) {
+      return ((std::get<I>(its) == std::get<I>(ends)) || ...);
+    };
+    auto take = [&]<std::size_t... I>(std::index_sequence<I...>) {
+      Item item(*std::get<I>(its)...);
+      (++std::get<I>(its), ...);
+      return item;
+    };
+    std::vector<Future<typename MapResults<R>::Chunk>> chunks;
+    std::size_t total = 0;
+    while (!exhausted(kIndices)) {
+      std::vector<Item> chunk;
+      chunk.reserve(chunksize);
+      while (chunk.size() < chunksize && !exhausted(kIndices)) {
+        chunk.push_back(take(kIndices));
+      }
+      total += chunk.size();
+      chunks.push_back(executor.submit(&futures_detail::run_chunk<Fn, Item, R>,
+                                       Fn(fn), std::move(chunk)));
+    }
+    return MapResults<R>(std::move(chunks), deadline, progress(total), total);
   }
-  return MapResults<R>(
-      std::move(chunks), deadline,
-      concur::detail::ProgressBar::make(options.progress, total, "map"), total);
 }
 
 // ---------------------------------------------------------------------------
@@ -104,16 +288,29 @@ template <class R>
 MapResults<R>::MapResults(std::vector<Future<Chunk>> chunks,
                           std::optional<sys::Deadline> deadline,
                           std::unique_ptr<concur::detail::ProgressBar> progress,
-                          std::size_t total)
+                          std::size_t total, bool borrowed)
     : chunks_(std::make_move_iterator(chunks.begin()),
               std::make_move_iterator(chunks.end())),
       deadline_(deadline),
       progress_(std::move(progress)),
-      total_(total) {}
+      total_(total),
+      borrowed_(borrowed) {}
 
 template <class R>
 MapResults<R>::~MapResults() {
   if (started_) cancel_rest();
+  settle();
+}
+
+template <class R>
+void MapResults<R>::settle() noexcept {
+  if (!borrowed_) return;
+  // The calls read the caller's ranges: none may outlive this object. A
+  // worker that waits here runs other tasks meanwhile.
+  for (auto& chunk : chunks_) {
+    futures_detail::wait_for_state(futures_detail::FutureAccess::state(chunk),
+                                   sys::Deadline::never());
+  }
 }
 
 template <class R>
@@ -127,27 +324,27 @@ void MapResults<R>::wait_current() {
   } catch (...) {
     // As closing Python's map generator does: the rest will not be wanted.
     cancel_rest();
+    settle();
     chunks_.clear();
     throw;
   }
+  block_ =
+      &futures_detail::FutureAccess::state(chunks_.front()).mutable_value();
 }
 
 template <class R>
 auto MapResults<R>::current() -> Stored& {
-  wait_current();
-  return futures_detail::FutureAccess::state(chunks_.front())
-      .mutable_value()[item_]
-      .value;
+  if (block_ == nullptr) wait_current();
+  return (*block_)[item_].value;
 }
 
 template <class R>
 void MapResults<R>::advance() {
-  wait_current();
+  if (block_ == nullptr) wait_current();
   if (progress_) progress_->update(++done_);
-  if (++item_ == futures_detail::FutureAccess::state(chunks_.front())
-                     .mutable_value()
-                     .size()) {
+  if (++item_ == block_->size()) {
     chunks_.pop_front();
+    block_ = nullptr;
     item_ = 0;
   }
 }
