@@ -66,6 +66,7 @@ STD_CV = "std::condition_variable"
 FUTEX = "raw futex"
 
 FUTURES = "concur_futures_bench"
+BATCH = "concur_futures_batch_bench"
 PY_FUTURES = "futures_peer.py"
 TBB_BENCH = "peer_tbb_bench"  # built only where oneTBB is installed
 ASIO_BENCH = "peer_asio_bench"  # built only where Asio is installed
@@ -123,22 +124,22 @@ WORKLOADS = (
     Workload(name="as_completed_200k",
              what="submit 200k trivial calls, read them by as_completed "
                   "(per task)",
-             binary=FUTURES, concur="as_completed_200k/concur",
+             binary=BATCH, concur="as_completed_200k/concur",
              peers=(Peer(RESULT_LOOP, "as_completed_200k/result", 1.5),),
              python=PY_FUTURES),
     Workload(name="wait_200k",
              what="submit 200k trivial calls, wait(ALL_COMPLETED), read "
                   "(per task)",
-             binary=FUTURES, concur="wait_200k/concur",
+             binary=BATCH, concur="wait_200k/concur",
              peers=(Peer(RESULT_LOOP, "as_completed_200k/result", 1.5),),
              python=PY_FUTURES),
     Workload(name="as_completed_busy",
              what="the same with 1-us calls, by as_completed (per task)",
-             binary=FUTURES, concur="as_completed_busy/concur",
+             binary=BATCH, concur="as_completed_busy/concur",
              peers=(Peer(RESULT_LOOP, "as_completed_busy/result", 1.5),)),
     Workload(name="wait_busy",
              what="the same with 1-us calls, by wait (per task)",
-             binary=FUTURES, concur="wait_busy/concur",
+             binary=BATCH, concur="wait_busy/concur",
              peers=(Peer(RESULT_LOOP, "as_completed_busy/result", 1.5),)),
     # map at loop speed: map(twice, 10M ints, chunksize 10,000), summed,
     # as the user writes it (the vector, which map copies) and with a span
@@ -147,20 +148,20 @@ WORKLOADS = (
     # chunk by hand (no target). chunksize 1 against a submit per item.
     Workload(name="map_10m",
              what="map(f, 10M ints, chunksize=10000), sum (per item)",
-             binary=FUTURES, concur="map_10m/concur",
+             binary=BATCH, concur="map_10m/concur",
              peers=(Peer("oneTBB parallel_reduce", "map_10m/tbb", 1.3,
                          TBB_BENCH),
                     Peer(TWO_THREAD_LOOP, "map_10m/threads", 1.3),
                     Peer("submit per chunk", "map_10m/chunks", None))),
     Workload(name="map_10m_span",
              what="the same over a std::span (borrowed, not copied)",
-             binary=FUTURES, concur="map_10m/span",
+             binary=BATCH, concur="map_10m/span",
              peers=(Peer("oneTBB parallel_reduce", "map_10m/tbb", 1.3,
                          TBB_BENCH),
                     Peer(TWO_THREAD_LOOP, "map_10m/threads", 1.3))),
     Workload(name="map_chunk1",
              what="map(f, 200k ints), chunksize 1, sum (per item)",
-             binary=FUTURES, concur="map_chunk1/concur",
+             binary=BATCH, concur="map_chunk1/concur",
              peers=(Peer("submit + result() per item", "map_chunk1/submit",
                          1.0),)),
     Workload(name="fib_forkjoin",
