@@ -466,7 +466,7 @@ concept Executor = requires(E& executor, int (*fn)(int),
 // sends calls to other processes can send a chunk like any other call. An
 // executor whose calls run in this process says so with `static constexpr
 // bool kSharesMemory = true`; then map() over random-access sized ranges
-// copies no item: it holds each range as std::views::all does (an lvalue
+// copies no item: it holds each range as std::views::all would (an lvalue
 // container by reference, an rvalue one moved in, a view as it is) and each
 // chunk reads its items by index where they are, as a hand-written loop
 // would, calling fn with const references to them. A range held by

@@ -25,6 +25,7 @@
 #include <string>
 #include <thread>
 #include <tuple>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -759,7 +760,22 @@ TEST(MapStorage, AFunctionTakingAMutableReferenceGetsACopy) {
   EXPECT_EQ(items, Iota(20));
 }
 
-TEST(MapStorage, AnArrayIsCopiedNotDecayed) {
+TEST(MapStorage, ProxyElementsArePassedAsValues) {
+  // std::vector<bool> hands out proxies: fn gets bools, with or without a
+  // timeout (which holds a copy of the vector instead of a reference), and
+  // a generic fn returns bools, not proxies into the vector.
+  ThreadPoolExecutor pool(2);
+  std::vector<bool> bits{true, false, true, true};
+  auto same = [](auto b) { return b; };
+  auto got = pool.map(same, bits, MapOptions{.chunksize = 3}).to_vector();
+  static_assert(std::is_same_v<decltype(got), std::vector<bool>>);
+  EXPECT_EQ(got, bits);
+  auto timed = pool.map(same, bits, MapOptions{.timeout = 10s, .chunksize = 3})
+                   .to_vector();
+  EXPECT_EQ(timed, bits);
+}
+
+TEST(MapStorage, AnArrayIsReadInPlace) {
   ThreadPoolExecutor pool(2);
   const int items[] = {4, 5, 6};
   auto got = pool.map([](int x) { return -x; }, items).to_vector();

@@ -66,13 +66,18 @@ class RangesRef {
   RangesBlock<Ranges>* block_;
 };
 
-// How a chunk hands fn an item it reads in place: a const reference to an
-// element (the ranges are shared by every chunk, and fn must not change the
-// caller's data), or the value of a range that computes its elements.
-template <class Reference>
-using ItemArg =
-    std::conditional_t<std::is_lvalue_reference_v<Reference>,
-                       const std::remove_reference_t<Reference>&, Reference>;
+// How a chunk hands fn an item it reads in place through an iterator It: a
+// const reference to an element (the ranges are shared by every chunk, and
+// fn must not change the caller's data), or, where the range computes its
+// elements or hands out proxies (std::vector<bool>), the value, as the
+// copying path would.
+template <class It>
+using ItemArg = std::conditional_t<
+    std::is_lvalue_reference_v<std::iter_reference_t<It>>,
+    const std::remove_reference_t<std::iter_reference_t<It>>&,
+    std::iter_value_t<It>>;
+template <class Held>
+using HeldItemArg = ItemArg<std::ranges::iterator_t<const Held>>;
 
 // One chunk of a map over random-access ranges, [first, last) of their
 // common length: fn applied to the items where they are stored.
@@ -91,8 +96,9 @@ typename futures::MapResults<R>::Chunk run_range_chunk(Fn fn,
   auto call = [&](std::ptrdiff_t at) -> decltype(auto) {
     return std::apply(
         [&](const auto&... it) -> decltype(auto) {
-          return std::invoke(fn,
-                             static_cast<ItemArg<decltype(it[at])>>(it[at])...);
+          return std::invoke(
+              fn, static_cast<ItemArg<std::remove_cvref_t<decltype(it)>>>(
+                      it[at])...);
         },
         its);
   };
@@ -108,16 +114,40 @@ typename futures::MapResults<R>::Chunk run_range_chunk(Fn fn,
   return out;
 }
 
-// How map() holds a range it reads in place: std::views::all, so that an
-// lvalue container is referred to (ref_view), an rvalue container is moved
-// in (owning_view) and a view is kept as it is.
+// A container map() reads in place without owning it: const access only.
+// (Not std::ranges::ref_view, which clang 14 cannot instantiate over
+// libstdc++ 12's ranges.)
 template <class Range>
-using HeldRange = std::views::all_t<Range>;
+class BorrowedRange {
+ public:
+  explicit BorrowedRange(const Range& range) noexcept : range_(&range) {}
+  auto begin() const { return std::ranges::begin(*range_); }
+  auto end() const { return std::ranges::end(*range_); }
+  auto size() const { return std::ranges::size(*range_); }
+
+ private:
+  const Range* range_;
+};
+
+// How map() holds a range it reads in place, as std::views::all would: a
+// view as it is, an lvalue container by reference, an rvalue container
+// moved in.
+template <class Range>
+using HeldRange = std::conditional_t<
+    std::ranges::view<std::remove_cvref_t<Range>>, std::remove_cvref_t<Range>,
+    std::conditional_t<std::is_lvalue_reference_v<Range>,
+                       BorrowedRange<std::remove_reference_t<Range>>,
+                       std::remove_cvref_t<Range>>>;
 
 template <class Range>
-concept HeldRandomAccess = std::ranges::viewable_range<Range> &&
-    std::ranges::random_access_range<const HeldRange<Range>> &&
-    std::ranges::sized_range<const HeldRange<Range>>;
+HeldRange<Range> hold(Range&& range) {
+  return HeldRange<Range>(std::forward<Range>(range));
+}
+
+template <class Range>
+concept HeldRandomAccess = std::constructible_from<HeldRange<Range>, Range &&>&&
+    std::ranges::random_access_range<const HeldRange<Range>>&&
+        std::ranges::sized_range<const HeldRange<Range>>;
 
 // Whether map() can give its chunks index ranges of the ranges as held:
 // the executor runs calls in this process (it says so with kSharesMemory),
@@ -127,34 +157,33 @@ concept MapsInPlace = requires {
   requires Derived::kSharesMemory;
 }
 &&(HeldRandomAccess<Ranges>&&...) &&
-    std::invocable<
-        Fn&,
-        ItemArg<std::ranges::range_reference_t<const HeldRange<Ranges>>>...>;
+    std::invocable<Fn&, HeldItemArg<HeldRange<Ranges>>...>;
 
 // Whether a held range refers to storage that map() does not own (all but
-// an rvalue container, which owning_view moves in), so that the map's
-// results must not outlive a call that may still read it.
+// an rvalue container), so that the map's results must not outlive a call
+// that may still read it.
 template <class Range>
 constexpr bool kBorrows = std::is_lvalue_reference_v<Range> ||
                           std::ranges::view<std::remove_cvref_t<Range>>;
 
-// A range held as a copy where it is an lvalue container that can be
-// copied (map with a timeout), else as std::views::all holds it.
+// With a timeout: an lvalue container that can be copied is held as a copy,
+// any other range as hold() holds it.
+template <class Range>
+constexpr bool kCopiedUnderTimeout =
+    std::is_lvalue_reference_v<Range> &&
+    !std::ranges::view<std::remove_cvref_t<Range>> &&
+    std::copy_constructible<std::remove_cvref_t<Range>>;
+
 template <class Range>
 auto hold_copy(Range&& range) {
-  using Plain = std::remove_cvref_t<Range>;
-  if constexpr (std::is_lvalue_reference_v<Range> &&
-                !std::ranges::view<Plain> && std::copy_constructible<Plain>) {
-    return std::ranges::owning_view<Plain>(Plain(range));
+  if constexpr (kCopiedUnderTimeout<Range>) {
+    return std::remove_cvref_t<Range>(range);
   } else {
-    return std::views::all(std::forward<Range>(range));
+    return hold(std::forward<Range>(range));
   }
 }
 template <class Range>
-constexpr bool kBorrowsCopy =
-    std::ranges::view<std::remove_cvref_t<Range>> ||
-    (std::is_lvalue_reference_v<Range> &&
-     !std::copy_constructible<std::remove_cvref_t<Range>>);
+constexpr bool kBorrowsCopy = kBorrows<Range> && !kCopiedUnderTimeout<Range>;
 
 }  // namespace concur::futures_detail
 
@@ -203,8 +232,8 @@ auto ExecutorBase<Derived>::map_ranges(const MapOptions& options, F& fn,
     auto in_place = [&](bool borrowed, auto&&... held) {
       using Stored = std::tuple<std::remove_cvref_t<decltype(held)>...>;
       using R = std::invoke_result_t<
-          Fn&, futures_detail::ItemArg<std::ranges::range_reference_t<
-                   const std::remove_cvref_t<decltype(held)>>>...>;
+          Fn&,
+          futures_detail::HeldItemArg<std::remove_cvref_t<decltype(held)>>...>;
       using futures_detail::RangesBlock;
       using futures_detail::RangesRef;
       const RangesRef<Stored> own(
@@ -247,7 +276,7 @@ auto ExecutorBase<Derived>::map_ranges(const MapOptions& options, F& fn,
           futures_detail::hold_copy(std::forward<Ranges>(ranges))...);
     }
     return in_place((futures_detail::kBorrows<Ranges> || ...),
-                    std::views::all(std::forward<Ranges>(ranges))...);
+                    futures_detail::hold(std::forward<Ranges>(ranges))...);
   } else {
     // Any other range is read once, here: each chunk gets its items copied
     // into a vector of tuples, which an executor that runs calls elsewhere
