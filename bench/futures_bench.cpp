@@ -36,11 +36,7 @@ namespace wl = concur_bench::futures_workloads;
 
 using std::int64_t;
 
-// Stops the benchmark with an error if a workload computed the wrong
-// answer: a fast wrong result is not a result.
-void check(benchmark::State& state, int64_t got, int64_t want) {
-  if (got != want) state.SkipWithError("wrong result");
-}
+using wl::check;
 
 // ---------------------------------------------------------------------------
 // pool_submit_1m: submit a million trivial calls (return i) to a pool of two

@@ -1,7 +1,8 @@
 // The sizes, inputs and plain functions of the concurrent.futures workloads,
-// shared by bench/futures_bench.cpp (concur) and the peer binaries
-// bench/peers/tbb_bench.cpp and bench/peers/asio_bench.cpp, so that every
-// implementation does exactly the same work. Header-only; no library.
+// shared by bench/futures_bench.cpp and bench/futures_batch_bench.cpp
+// (concur) and the peer binaries bench/peers/tbb_bench.cpp and
+// bench/peers/asio_bench.cpp, so that every implementation does exactly the
+// same work. Header-only; no library but Google Benchmark.
 #pragma once
 
 #include <cmath>
@@ -10,10 +11,18 @@
 #include <numeric>
 #include <vector>
 
+#include "benchmark/benchmark.h"
+
 namespace concur_bench::futures_workloads {
 
 using std::int64_t;
 using std::uint64_t;
+
+// Stops the benchmark with an error if a workload computed the wrong
+// answer: a fast wrong result is not a result.
+inline void check(benchmark::State& state, int64_t got, int64_t want) {
+  if (got != want) state.SkipWithError("wrong result");
+}
 
 // Every pool has two workers: the machine the targets are set for has two
 // cores.

@@ -36,9 +36,7 @@ namespace wl = concur_bench::futures_workloads;
 
 using std::int64_t;
 
-void check(benchmark::State& state, int64_t got, int64_t want) {
-  if (got != want) state.SkipWithError("wrong result");
-}
+using wl::check;
 
 // ---------------------------------------------------------------------------
 // pool_submit_1m: a million task_group::run calls from one thread, each
