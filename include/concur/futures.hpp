@@ -559,8 +559,8 @@ class ThreadPoolExecutor : public ExecutorBase<ThreadPoolExecutor> {
   // Shuts down and waits (Python's `with` block's end).
   ~ThreadPoolExecutor();
 
-  // Calls run in this process: map() shares one copy of its ranges among
-  // its chunks instead of copying each chunk's items (ExecutorBase).
+  // Calls run in this process: map() lets its chunks read the items where
+  // they are instead of copying each chunk's items (ExecutorBase).
   static constexpr bool kSharesMemory = true;
 
   template <class F, class... Args>

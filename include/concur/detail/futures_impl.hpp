@@ -28,12 +28,12 @@ typename futures::MapResults<R>::Chunk run_chunk(Fn fn,
   return out;
 }
 
-// The map's one copy of its ranges, shared by its chunks, with their count
-// of references. A RangesRef owns one of them. The map takes the chunks'
-// references in one step, before it submits any, so that handing one to a
-// chunk touches no shared counter: a shared_ptr copy per chunk bounced the
-// count's cache line between the submitting thread and the workers (a
-// tenth of a microsecond per chunk of one item).
+// The ranges as the map holds them (see HeldRange), shared by its chunks,
+// with their count of references. A RangesRef owns one of them. The map takes
+// the chunks' references in one step, before it submits any, so that handing
+// one to a chunk touches no shared counter: a shared_ptr copy per chunk bounced
+// the count's cache line between the submitting thread and the workers (a tenth
+// of a microsecond per chunk of one item).
 template <class Ranges>
 struct RangesBlock {
   template <class... Args>
