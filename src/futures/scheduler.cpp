@@ -407,6 +407,7 @@ bool Scheduler::help_until(const std::function<bool()>& ready, StateBase* watch,
   } waker(*this);
   ListenerLink link{.waiter = &waker};
   bool registered = false;
+  bool announced = false;
   while (!ready()) {
     StateBase* task = nullptr;
     sys::spin_until(
@@ -422,6 +423,7 @@ bool Scheduler::help_until(const std::function<bool()>& ready, StateBase* watch,
       registered = true;
     }
     const auto key = idle_.prepare_wait();
+    announced = true;
     CONCUR_CHAOS_POINT();
     if (ready() || has_work()) {
       idle_.cancel_wait();
@@ -430,6 +432,10 @@ bool Scheduler::help_until(const std::function<bool()>& ready, StateBase* watch,
     }
   }
   if (registered) watch->remove_waiter(link);
+  // Leaving idle_ may have taken a wake-up meant for work queued since
+  // (wake_one coalesces, see event_count.hpp), and this worker goes back
+  // to its waiting task instead of looking for it: pass the wake-up on.
+  if (announced && has_work()) notify_work();
   return ready();
 }
 

@@ -398,6 +398,38 @@ TEST(Stress, NoLostWakeups) {
   }
 }
 
+TEST(Stress, BurstsIntoASleepingPoolAllRun) {
+  // Bursts from several threads into a pool whose workers have just gone
+  // to sleep: the submits race the wake-up of the first sleeper, which
+  // later submits do not repeat (EventCount::wake_one coalesces), and the
+  // nested tasks race it through their own deques. A wake-up lost on the
+  // way leaves a task queued with every worker asleep, and its result()
+  // times out.
+  constexpr int kRounds = Scaled(400);
+  constexpr int kSubmitters = 3;
+  constexpr int kPerSubmitter = 20;
+  constexpr auto kLimit = 10s;
+  ThreadPoolExecutor pool(3);
+  for (int round = 0; round < kRounds; ++round) {
+    std::vector<std::thread> submitters;
+    std::atomic<int> sum{0};
+    for (int s = 0; s < kSubmitters; ++s) {
+      submitters.emplace_back([&] {
+        std::vector<Future<int>> futures;
+        for (int i = 0; i < kPerSubmitter; ++i) {
+          futures.push_back(pool.submit([&pool, i] {
+            return i % 4 == 0 ? pool.submit([i] { return i; }).result() : i;
+          }));
+        }
+        for (auto& f : futures) sum.fetch_add(f.result(kLimit));
+      });
+    }
+    for (auto& t : submitters) t.join();
+    ASSERT_EQ(sum.load(), kSubmitters * kPerSubmitter * (kPerSubmitter - 1) / 2)
+        << "round " << round;
+  }
+}
+
 TEST(Stress, AsCompletedEndsRightAfterTheLastCompletion) {
   // The iteration ends as soon as it has seen the last completion, while
   // the completing worker may still be inside its notification: whatever

@@ -61,6 +61,30 @@ TEST(EventCount, NotifyWithoutWaitersMovesNothing) {
   EXPECT_NE(moved.epoch(), after.epoch());
 }
 
+TEST(EventCount, WakeOneCoalescesUntilAWaiterLeaves) {
+  EventCount ec;
+  const auto first = ec.prepare_wait();
+  ec.wake_one();  // moves the epoch; the wake-up is now pending
+  const auto second = ec.prepare_wait();
+  EXPECT_NE(second.epoch(), first.epoch());
+  ec.wake_one();     // pending: nothing moves
+  ec.cancel_wait();  // a waiter leaves and takes the wake-up
+  const auto third = ec.prepare_wait();
+  EXPECT_EQ(third.epoch(), second.epoch());
+  ec.wake_one();  // nothing pending: moves again
+  EXPECT_TRUE(ec.wait(third, Deadline::never()));
+  EXPECT_TRUE(ec.wait(second, Deadline::never()));
+  EXPECT_FALSE(ec.has_waiters());
+}
+
+TEST(EventCount, WakeOneWithoutWaitersLeavesNothingPending) {
+  EventCount ec;
+  ec.wake_one();  // nobody to wake: the epoch moves, nothing is pending
+  const auto key = ec.prepare_wait();
+  ec.wake_one();
+  EXPECT_TRUE(ec.wait(key, Deadline::after(0s)));
+}
+
 TEST(EventCount, AwaitReturnsWhenTheConditionTurnsTrue) {
   EventCount ec;
   std::atomic<bool> flag{false};
@@ -113,6 +137,51 @@ TEST(EventCount, NoWakeUpIsLostUnderLoad) {
   for (auto& t : threads) t.join();
   EXPECT_EQ(counter.load(), kRounds);
   EXPECT_FALSE(ec.has_waiters());
+}
+
+// wake_one as a pool uses it: producers queue items and call wake_one,
+// which coalesces while a wake-up is pending; consumers that leave a wait
+// look at the queue again before they sleep. A wake-up lost to the
+// coalescing leaves items unconsumed and the test hangs.
+TEST(EventCount, CoalescedWakeOneLosesNoWorkUnderLoad) {
+  constexpr int kItems = concur_test::kSanitized ? 4'000 : 40'000;
+  constexpr int kProducers = 2;
+  EventCount ec;
+  std::atomic<int> queued{0};
+  std::atomic<int> taken{0};
+  auto take = [&] {
+    int t = taken.load();
+    while (t < queued.load()) {
+      if (taken.compare_exchange_weak(t, t + 1)) return true;
+    }
+    return false;
+  };
+  std::vector<std::thread> threads;
+  for (int c = 0; c < 3; ++c) {
+    threads.emplace_back([&] {
+      while (taken.load() < kItems) {
+        if (take()) continue;
+        const auto key = ec.prepare_wait();
+        if (queued.load() > taken.load() || taken.load() >= kItems) {
+          ec.cancel_wait();
+        } else {
+          ec.wait(key, Deadline::never());
+        }
+      }
+      ec.wake_all();  // the last items' consumers release the others
+    });
+  }
+  for (int p = 0; p < kProducers; ++p) {
+    threads.emplace_back([&] {
+      for (int i = 0; i < kItems / kProducers; ++i) {
+        queued.fetch_add(1, std::memory_order_seq_cst);
+        if (ec.has_waiters()) ec.wake_one();
+        if (i % 64 == 0) std::this_thread::yield();
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(taken.load(), kItems);
 }
 
 // The shared form across processes: a child awaits a flag in a shared

@@ -22,6 +22,16 @@
 //     may decide between the look and the wake (a pool wakes nobody while a
 //     worker is searching).
 //
+// wake_one coalesces: from the call until some waiter leaves (its wait
+// returns or it cancels), the wake-up is pending, and further wake_one
+// calls make no system call. A woken thread can take tens of microseconds
+// to run on a virtual machine; without this, every submit of a burst in
+// that time would pay a futex call of its own. A waiter that leaves takes
+// the pending wake-up, for every change made before it left, so it must
+// check the condition again before it sleeps or stops watching (or pass the
+// wake on): fit for "there is something to look at" (a pool's workers), not
+// for counting items.
+//
 // Thread safety: every member may be called from any thread concurrently.
 // A notifier touches the object after its change (to look, then to wake),
 // so the object must outlive every call on it: unlike threading::Event, a
@@ -65,12 +75,18 @@ class BasicEventCount {
     return Key(
         epoch_of(word_.fetch_add(kOneWaiter, std::memory_order_seq_cst)));
   }
-  // Withdraws the announcement: the condition held after all.
+  // Withdraws the announcement: the condition held after all. Takes a
+  // pending wake_one (see the top).
   void cancel_wait() noexcept {
-    // Relaxed: a stale count only costs a notifier a needless wake-up.
-    [[maybe_unused]] const std::uint64_t old =
-        word_.fetch_sub(kOneWaiter, std::memory_order_relaxed);
-    CONCUR_ASSERT(waiters_of(old) != 0,
+    std::uint64_t cur = word_.load(std::memory_order_relaxed);
+    // seq_cst: a notifier whose wake_one found the wake-up pending read the
+    // word before this step, so the caller's next check, after it, sees
+    // that notifier's change.
+    while (!word_.compare_exchange_weak(cur, (cur - kOneWaiter) & ~kPending,
+                                        std::memory_order_seq_cst,
+                                        std::memory_order_relaxed)) {
+    }
+    CONCUR_ASSERT(waiters_of(cur) != 0,
                   "an event count's waiter withdrew twice");
   }
   // Sleeps until the epoch moves past `key` or the deadline passes, then
@@ -95,12 +111,21 @@ class BasicEventCount {
   bool has_waiters() const noexcept {
     return waiters_of(word_.load(std::memory_order_seq_cst)) != 0;
   }
-  // Moves the epoch and wakes one / every sleeper, whether or not anyone
-  // announced itself.
+  // Moves the epoch and wakes one sleeper, whether or not anyone announced
+  // itself; nothing while a wake_one is pending (see the top).
   void wake_one() noexcept {
-    advance();
-    futex_wake(word_, 1, kScope);
+    // seq_cst: read before the step of the waiter that takes the pending
+    // wake-up, which then sees this caller's change (see cancel_wait).
+    std::uint64_t cur = word_.load(std::memory_order_seq_cst);
+    do {
+      if ((cur & kPending) != 0) return;
+    } while (!word_.compare_exchange_weak(
+        cur, next_epoch(cur) | (waiters_of(cur) != 0 ? kPending : 0),
+        std::memory_order_seq_cst, std::memory_order_seq_cst));
+    if (waiters_of(cur) != 0) futex_wake(word_, 1, kScope);
   }
+  // Moves the epoch and wakes every sleeper, whether or not anyone
+  // announced itself.
   void wake_all() noexcept {
     advance();
     futex_wake_all(word_, kScope);
@@ -132,14 +157,20 @@ class BasicEventCount {
 
  private:
   // The word: the epoch in the low half (the futex word, so that a waiter
-  // sleeps only on the epoch), the waiters that announced themselves in the
-  // high half.
-  static constexpr std::uint64_t kOneWaiter = std::uint64_t{1} << 32;
+  // sleeps only on the epoch); above it the pending bit of wake_one, and
+  // the waiters that announced themselves in the 31 bits above that.
+  static constexpr std::uint64_t kPending = std::uint64_t{1} << 32;
+  static constexpr std::uint64_t kOneWaiter = std::uint64_t{1} << 33;
   static constexpr std::uint32_t epoch_of(std::uint64_t v) noexcept {
     return static_cast<std::uint32_t>(v);
   }
   static constexpr std::uint32_t waiters_of(std::uint64_t v) noexcept {
-    return static_cast<std::uint32_t>(v >> 32);
+    return static_cast<std::uint32_t>(v >> 33);
+  }
+  // The word with its epoch one further, wrapping within the low half.
+  static constexpr std::uint64_t next_epoch(std::uint64_t v) noexcept {
+    return (v & ~std::uint64_t{0xffffffff}) |
+           static_cast<std::uint32_t>(epoch_of(v) + 1);
   }
 
   // The look for announcements after a change of any memory order: a
@@ -155,15 +186,12 @@ class BasicEventCount {
 
   void advance() noexcept {
     std::uint64_t cur = word_.load(std::memory_order_relaxed);
-    // The epoch wraps within the low half, never carrying into the waiter
-    // count. seq_cst: in the single order with the waiters' prepare_wait,
-    // so a waiter that announced after this reads the new epoch and does
-    // not sleep on the old one.
-    while (!word_.compare_exchange_weak(
-        cur,
-        (cur & ~std::uint64_t{0xffffffff}) |
-            static_cast<std::uint32_t>(epoch_of(cur) + 1),
-        std::memory_order_seq_cst, std::memory_order_relaxed)) {
+    // seq_cst: in the single order with the waiters' prepare_wait, so a
+    // waiter that announced after this reads the new epoch and does not
+    // sleep on the old one.
+    while (!word_.compare_exchange_weak(cur, next_epoch(cur),
+                                        std::memory_order_seq_cst,
+                                        std::memory_order_relaxed)) {
     }
   }
 
