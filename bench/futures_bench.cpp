@@ -2,8 +2,11 @@
 // workloads of issue 3, beside the hand-written C++ that does the same work
 // without a pool. The C++ task-runtime peers (oneTBB, Asio) live in their
 // own binaries, bench/peers/tbb_bench.cpp and bench/peers/asio_bench.cpp,
-// built only where those libraries are installed; the shared workload
-// definitions are in bench/peers/futures_workloads.hpp.
+// built only where those libraries are installed, and the optional
+// fork-join peers libfork and TooManyCooks in bench/peers/libfork_bench.cpp
+// and bench/peers/tmc_bench.cpp, which bench/peers/run.py compiles from
+// checkouts the user names; the shared workload definitions are in
+// bench/peers/futures_workloads.hpp.
 //
 // Names are "<workload>/<implementation>"; bench/peers/run.py pairs them by
 // workload, adds Python's numbers (bench/peers/python/futures_peer.py) and
@@ -133,6 +136,48 @@ void skynet_concur_bench(benchmark::State& state) {
 }
 BENCHMARK(skynet_concur_bench)
     ->Name("skynet/concur")
+    ->UseRealTime()
+    ->Iterations(3);
+
+// ---------------------------------------------------------------------------
+// nqueens: the 12 queens' fork-join tree (856,189 tasks): each partial
+// board submits one task per safe column of its next row, each with its
+// own copy of the board, then waits for each and sums their counts; a full
+// board counts 1. The futures go in a std::vector, as a user keeps a
+// varying number of them. One operation is the whole tree.
+int64_t nqueens_concur(futures::ThreadPoolExecutor& pool, wl::QueensBoard board,
+                       int row, int n) {
+  if (row == n) return 1;
+  std::vector<futures::Future<int64_t>> children;
+  children.reserve(static_cast<std::size_t>(n));
+  for (int column = 0; column < n; ++column) {
+    if (!wl::queen_safe(board, row, column)) continue;
+    board[static_cast<std::size_t>(row)] = static_cast<char>(column);
+    children.push_back(
+        pool.submit(nqueens_concur, std::ref(pool), board, row + 1, n));
+  }
+  int64_t count = 0;
+  for (const auto& child : children) count += child.result();
+  return count;
+}
+
+void nqueens_concur_bench(benchmark::State& state) {
+  futures::ThreadPoolExecutor pool(wl::kWorkers);
+  check(state,
+        pool.submit(nqueens_concur, std::ref(pool), wl::QueensBoard{}, 0,
+                    wl::kNQueensWarmupN)
+            .result(),
+        wl::kNQueensWarmupSolutions);
+  for (auto _ : state) {
+    check(state,
+          pool.submit(nqueens_concur, std::ref(pool), wl::QueensBoard{}, 0,
+                      wl::kNQueensN)
+              .result(),
+          wl::kNQueensSolutions);
+  }
+}
+BENCHMARK(nqueens_concur_bench)
+    ->Name("nqueens/concur")
     ->UseRealTime()
     ->Iterations(3);
 

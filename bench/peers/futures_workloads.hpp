@@ -1,10 +1,12 @@
 // The sizes, inputs and plain functions of the concurrent.futures workloads,
 // shared by bench/futures_bench.cpp and bench/futures_batch_bench.cpp
-// (concur) and the peer binaries bench/peers/tbb_bench.cpp and
-// bench/peers/asio_bench.cpp, so that every implementation does exactly the
+// (concur) and the peer binaries bench/peers/tbb_bench.cpp,
+// bench/peers/asio_bench.cpp, bench/peers/libfork_bench.cpp and
+// bench/peers/tmc_bench.cpp, so that every implementation does exactly the
 // same work. Header-only; no library but Google Benchmark.
 #pragma once
 
+#include <array>
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
@@ -55,6 +57,50 @@ static_assert(kFibN == 30 && fib_sequential(20) == 6'765);
 inline constexpr std::size_t kSkynetFanout = 10;
 inline constexpr int64_t kSkynetLeaves = 1'000'000;
 inline constexpr int64_t kSkynetWarmupLeaves = 10'000;
+
+// nqueens: the number of ways to place kNQueensN queens on a kNQueensN x
+// kNQueensN board, as a fork-join tree: a node is a partial board of `row`
+// queens, one per row; it forks one task per column of the next row that
+// no queen so far attacks, waits for them all and sums their counts; a full
+// board counts 1. For 12 queens that is 856,189 tasks (the root included)
+// and 14,200 solutions; the warm-up is the 8 queens' 2,057 tasks and 92.
+inline constexpr int kNQueensN = 12;
+inline constexpr int64_t kNQueensSolutions = 14'200;
+inline constexpr int kNQueensWarmupN = 8;
+inline constexpr int64_t kNQueensWarmupSolutions = 92;
+
+// A partial board, as the classic benchmark (libfork's, oneTBB's) keeps it:
+// board[r] is the column of the queen in row r, for r < the rows placed so
+// far. Small and trivially copyable: each child gets its own copy.
+using QueensBoard = std::array<char, kNQueensN>;
+
+// True if a queen in row `row`, column `column` is attacked by none of the
+// queens in rows 0 .. row - 1 (same column or same diagonal).
+constexpr bool queen_safe(const QueensBoard& board, int row, int column) {
+  for (int r = 0; r < row; ++r) {
+    const int placed = board[static_cast<std::size_t>(r)];
+    const int distance = row - r;
+    if (placed == column || placed == column - distance ||
+        placed == column + distance) {
+      return false;
+    }
+  }
+  return true;
+}
+
+// The same count without tasks: checks the constants, at compile time.
+constexpr int64_t nqueens_sequential(QueensBoard board, int row, int n) {
+  if (row == n) return 1;
+  int64_t count = 0;
+  for (int column = 0; column < n; ++column) {
+    if (!queen_safe(board, row, column)) continue;
+    board[static_cast<std::size_t>(row)] = static_cast<char>(column);
+    count += nqueens_sequential(board, row + 1, n);
+  }
+  return count;
+}
+static_assert(nqueens_sequential(QueensBoard{}, 0, kNQueensWarmupN) ==
+              kNQueensWarmupSolutions);
 
 // map_10m: the mapped function, over 0 .. kMapItems - 1 in chunks of
 // kMapChunk; the results are summed. Out of line (noinline), so that no

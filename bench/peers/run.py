@@ -14,13 +14,29 @@ binary. Its Python peer is a script in bench/peers/python that accepts
 `--only WORKLOAD` and `--quick` and prints {"workloads": {WORKLOAD:
 {"ns_per_op": ...}}}.
 
+Two peers are libraries that this project neither vendors nor downloads:
+libfork and TooManyCooks, header-only C++20 coroutine runtimes. They are
+optional. Given a checkout of one (--libfork DIR, --tmc DIR, or the
+environment variables CONCUR_LIBFORK_DIR, CONCUR_TMC_DIR), the runner
+compiles its peer source (bench/peers/libfork_bench.cpp, tmc_bench.cpp)
+itself into BUILD/bench/peer_libfork_bench or peer_tmc_bench, with
+clang++-19 (--peer-cxx CXX or CONCUR_PEER_CXX for another) and the flags
+of concur's release build; it rebuilds only when the source, the shared
+workloads header, the checkout's headers or the command changed. Without a
+checkout the peer's rows say n/a and a note says how to enable it; a
+compile error is reported as a failure with the compiler's first lines.
+
 Every time is wall-clock nanoseconds per operation; for a throughput
 workload that is 1 / throughput. A benchmark whose iteration is a batch of
-operations says how many in a counter named ops_per_iteration. A target is
-the largest acceptable ratio concur time / peer time, so lower is better
-everywhere.
+operations says how many in a counter named ops_per_iteration. A benchmark
+may report a second time in a counter whose name ends in _ns (the burst
+benchmarks' 99th percentile, p99_ns); a workload reads it as
+"BENCHMARK:COUNTER". A target is the largest acceptable ratio concur time /
+peer time, so lower is better everywhere; a workload with an absolute limit
+(max_ns) gets a row against the limit, with target 1.
 
 Usage: run.py --build build/release [--filter REGEX] [--json PATH] [--quick]
+              [--repetitions N] [--libfork DIR] [--tmc DIR] [--peer-cxx CXX]
 """
 
 from __future__ import annotations
@@ -30,6 +46,8 @@ import datetime
 import json
 import os
 import re
+import shlex
+import shutil
 import signal
 import statistics
 import subprocess
@@ -58,6 +76,8 @@ class Workload:
     concur: str  # concur's benchmark in that binary
     peers: tuple[Peer, ...] = ()
     python: str | None = None  # peer script in bench/peers/python
+    max_ns: float | None = None  # absolute limit on concur's time
+    limit: str | None = None  # what the limit's row calls it
 
 
 THREADING = "concur_threading_bench"
@@ -70,7 +90,16 @@ BATCH = "concur_futures_batch_bench"
 PY_FUTURES = "futures_peer.py"
 TBB_BENCH = "peer_tbb_bench"  # built only where oneTBB is installed
 ASIO_BENCH = "peer_asio_bench"  # built only where Asio is installed
+BURST = "concur_futures_burst_bench"
+TBB_BURST = "peer_tbb_burst_bench"
+ASIO_BURST = "peer_asio_burst_bench"
+TBB_ENQUEUE = "oneTBB arena.enqueue"
+ASIO_POST = "Asio post"
+LIBFORK_BENCH = "peer_libfork_bench"  # built by this runner, see PEER_BUILDS
+TMC_BENCH = "peer_tmc_bench"  # likewise
 TBB = "oneTBB task_group"
+LIBFORK = "libfork"
+TMC = "TooManyCooks"
 SEQUENTIAL = "sequential"
 IDEAL = "ideal bound of 2 workers"
 TWO_THREADS = "2 std::threads, tasks dealt out"
@@ -164,16 +193,50 @@ WORKLOADS = (
              binary=BATCH, concur="map_chunk1/concur",
              peers=(Peer("submit + result() per item", "map_chunk1/submit",
                          1.0),)),
+    # Wake-up after idle: 1000 bursts of 100 trivial calls, 1 ms apart (the
+    # workers fall asleep in between), each timed from the first submit to
+    # the last result; the median and the 99th percentile, against oneTBB's
+    # enqueue into an arena of two workers (the caller does not run tasks,
+    # as with a pool) and Asio. And the CPU time the idle pool burns.
+    Workload(name="burst",
+             what="100 trivial calls into a pool idle for 1 ms, to the last "
+                  "result (median of 1000 bursts)",
+             binary=BURST, concur="burst/concur",
+             peers=(Peer(TBB_ENQUEUE, "burst/tbb", 1.0, TBB_BURST),
+                    Peer(ASIO_POST, "burst/asio", None, ASIO_BURST))),
+    Workload(name="burst_p99",
+             what="the same, 99th percentile",
+             binary=BURST, concur="burst/concur:p99_ns",
+             peers=(Peer(TBB_ENQUEUE, "burst/tbb:p99_ns", 1.5, TBB_BURST),
+                    Peer(ASIO_POST, "burst/asio:p99_ns", None, ASIO_BURST))),
+    Workload(name="idle_cpu",
+             what="CPU time of the process over an idle second after a "
+                  "burst",
+             binary=BURST, concur="idle_cpu/concur",
+             peers=(Peer(TBB_ENQUEUE, "idle_cpu/tbb", None, TBB_BURST),
+                    Peer(ASIO_POST, "idle_cpu/asio", None, ASIO_BURST)),
+             max_ns=1e6, limit="limit: 0.1% of a core"),
     Workload(name="fib_forkjoin",
              what="fib(30), each call forks fib(n-1) and waits for it "
                   "(832k tasks, 2 workers)",
              binary=FUTURES, concur="fib_forkjoin/concur",
-             peers=(Peer(TBB, "fib_forkjoin/tbb", 1.0, TBB_BENCH),)),
+             peers=(Peer(TBB, "fib_forkjoin/tbb", 1.0, TBB_BENCH),
+                    Peer(LIBFORK, "fib_forkjoin/libfork", 1.2, LIBFORK_BENCH),
+                    Peer(TMC, "fib_forkjoin/tmc", 1.0, TMC_BENCH))),
     Workload(name="skynet",
              what="10-ary tree of tasks, 1M leaves, parents wait "
                   "(2 workers)",
              binary=FUTURES, concur="skynet/concur",
-             peers=(Peer(TBB, "skynet/tbb", 1.0, TBB_BENCH),)),
+             peers=(Peer(TBB, "skynet/tbb", 1.0, TBB_BENCH),
+                    Peer(LIBFORK, "skynet/libfork", 1.2, LIBFORK_BENCH),
+                    Peer(TMC, "skynet/tmc", 1.0, TMC_BENCH))),
+    Workload(name="nqueens",
+             what="12 queens, a task per safe column of the next row, "
+                  "parents wait (856k tasks, 2 workers)",
+             binary=FUTURES, concur="nqueens/concur",
+             peers=(Peer(TBB, "nqueens/tbb", 1.0, TBB_BENCH),
+                    Peer(LIBFORK, "nqueens/libfork", 1.2, LIBFORK_BENCH),
+                    Peer(TMC, "nqueens/tmc", 1.0, TMC_BENCH))),
     # The primes' target: within 10% of the ideal bound, the longest
     # worker's share of the sequential time under the best split of the
     # tasks over the two workers (five equal tasks: three of them).
@@ -220,6 +283,39 @@ WORKLOADS = (
              peers=(Peer(MOODYCAMEL, "queue_2p2c/moodycamel", 1.0),),
              python=PY_QUEUE),
 )
+
+
+@dataclass(frozen=True)
+class PeerBuild:
+    """A peer binary this runner compiles from a checkout the user names."""
+    binary: str  # in BUILD/bench
+    source: str  # in bench/peers
+    project: str  # what the notes call the checkout
+    option: str  # run.py's option naming the checkout, e.g. "--libfork"
+    env: str  # the environment variable naming it
+    header: str  # a header under DIR/include that the checkout must have
+    defines: tuple[str, ...] = ()
+
+
+PEER_BUILDS = (
+    # libfork without hwloc (LF_USE_HWLOC undefined): no NUMA placement.
+    PeerBuild(LIBFORK_BENCH, "libfork_bench.cpp", "libfork", "--libfork",
+              "CONCUR_LIBFORK_DIR", "libfork.hpp"),
+    # TooManyCooks without hwloc (TMC_USE_HWLOC undefined): no pinning.
+    PeerBuild(TMC_BENCH, "tmc_bench.cpp", "TooManyCooks", "--tmc",
+              "CONCUR_TMC_DIR", "tmc/ex_cpu.hpp"),
+)
+# Needs C++20 coroutines as TooManyCooks wants them: Clang 17 or newer
+# (or GCC 14); Debian 12's clang-19 package, with its libstdc++ 12, does.
+DEFAULT_PEER_CXX = "clang++-19"
+# concur's release build (CMAKE_BUILD_TYPE=Release: -O3 -DNDEBUG, no
+# -march) and its warnings; the peer's headers are system headers, so that
+# their own warnings stay out.
+PEER_CXXFLAGS = ("-std=c++20", "-O3", "-DNDEBUG", "-Wall", "-Wextra",
+                 "-Wpedantic")
+PEER_LIBS = ("-lbenchmark_main", "-lbenchmark", "-pthread")
+# How many lines of a compiler's complaint a failure quotes.
+COMPILER_LINES = 8
 
 # Components Google Benchmark appends to a benchmark's name.
 GBENCH_SUFFIX = re.compile(
@@ -272,7 +368,8 @@ def describe_exit(returncode: int) -> str:
 
 def run_binary(path: Path, names: list[str], settings: dict, run: Run) -> None:
     """Runs the named benchmarks of one binary; records their statistics."""
-    pattern = "^(" + "|".join(re.escape(n) for n in names) + ")(/|$)"
+    benchmarks = sorted({n.split(":")[0] for n in names})
+    pattern = "^(" + "|".join(re.escape(n) for n in benchmarks) + ")(/|$)"
     command = [
         str(path),
         "--benchmark_format=json",
@@ -285,7 +382,7 @@ def run_binary(path: Path, names: list[str], settings: dict, run: Run) -> None:
         # build, a noisy neighbour) over every benchmark instead of one.
         "--benchmark_enable_random_interleaving=true",
     ]
-    progress(f"running {path.name}: {len(names)} benchmarks x "
+    progress(f"running {path.name}: {len(benchmarks)} benchmarks x "
              f"{settings['repetitions']} repetitions")
     try:
         done = subprocess.run(command, stdout=subprocess.PIPE, text=True,
@@ -313,10 +410,13 @@ def run_binary(path: Path, names: list[str], settings: dict, run: Run) -> None:
             ns = entry["real_time"] * NS_PER_UNIT[entry.get("time_unit", "ns")]
             ns /= entry.get("ops_per_iteration", 1)
             samples.setdefault(name, []).append(ns)
+            for key, value in entry.items():
+                if key.endswith("_ns") and isinstance(value, (int, float)):
+                    samples.setdefault(f"{name}:{key}", []).append(value)
     for name, values in samples.items():
         run.cpp[name] = {"binary": path.name, **summarize(values)}
     for name in names:
-        if name not in run.cpp and name not in failed:
+        if name not in run.cpp and name.split(":")[0] not in failed:
             run.failures.append(f"{path.name} did not report {name}")
 
 
@@ -344,8 +444,111 @@ def run_python(script: str, workloads: list[str], settings: dict,
         run.python[name] = {"script": script, **summarize(samples)}
 
 
+def newest_mtime(paths: list[Path]) -> float:
+    """The latest modification time among `paths` and the files under them."""
+    newest = 0.0
+    for path in paths:
+        if path.is_dir():
+            for root, _, files in os.walk(path):
+                for name in files:
+                    newest = max(newest, os.stat(os.path.join(root, name))
+                                 .st_mtime)
+        else:
+            newest = max(newest, path.stat().st_mtime)
+    return newest
+
+
+def build_peers(workloads: list[Workload], bench_dir: Path, checkouts: dict,
+                cxx: str, settings: dict, run: Run) -> set[str]:
+    """Compiles the optional peers the workloads need and the user named.
+
+    Returns the binaries not to run: those not asked for (even if an
+    earlier run left one behind) and those that failed to build."""
+    needed = {peer.binary or w.binary for w in workloads for peer in w.peers}
+    skip = set()
+    for build in PEER_BUILDS:
+        if build.binary not in needed:
+            continue
+        checkout = checkouts.get(build.binary)
+        if not checkout:
+            skip.add(build.binary)
+            run.notes.append(
+                f"{build.binary} not built: no {build.project} checkout "
+                f"named; its peers are n/a (to enable: {build.option} DIR "
+                f"or {build.env}=DIR)")
+            continue
+        include = Path(checkout).expanduser() / "include"
+        if not (include / build.header).is_file():
+            skip.add(build.binary)
+            run.failures.append(
+                f"{build.binary}: {checkout} is not a {build.project} "
+                f"checkout (no include/{build.header})")
+            continue
+        compiler = shutil.which(cxx)
+        if compiler is None:
+            skip.add(build.binary)
+            run.failures.append(
+                f"{build.binary}: compiler {cxx} not found (Debian: apt-get "
+                "install clang-19; or --peer-cxx CXX / CONCUR_PEER_CXX)")
+            continue
+        source = PEERS_DIR / build.source
+        out = bench_dir / build.binary
+        command = [cxx, *PEER_CXXFLAGS, *build.defines, "-isystem",
+                   str(include), str(source), "-o", str(out), *PEER_LIBS]
+        settings["peer_builds"][build.binary] = {
+            "command": shlex.join(command), "compiler": compiler_version(cxx)}
+        stamp = bench_dir / f"{build.binary}.command"
+        inputs = [source, PEERS_DIR / "futures_workloads.hpp", include]
+        try:
+            fresh = (out.is_file() and stamp.is_file()
+                     and stamp.read_text() == shlex.join(command)
+                     and out.stat().st_mtime >= newest_mtime(inputs))
+        except OSError:
+            fresh = False
+        if fresh:
+            continue
+        progress(f"building {build.binary}: {shlex.join(command)}")
+        try:
+            bench_dir.mkdir(parents=True, exist_ok=True)
+            stamp.unlink(missing_ok=True)
+            done = subprocess.run(command, stdout=subprocess.PIPE,
+                                  stderr=subprocess.STDOUT, text=True,
+                                  timeout=settings["timeout"], check=False)
+        except (OSError, subprocess.TimeoutExpired) as error:
+            skip.add(build.binary)
+            run.failures.append(f"cannot build {build.binary}: {error}")
+            continue
+        lines = done.stdout.strip().splitlines()
+        if done.returncode != 0:
+            skip.add(build.binary)
+            out.unlink(missing_ok=True)
+            quoted = "\n  ".join(lines[:COMPILER_LINES])
+            run.failures.append(
+                f"cannot build {build.binary}: {cxx} "
+                f"{describe_exit(done.returncode)}:\n  {quoted}")
+            continue
+        if lines:
+            # Warnings: shown, not fatal (the library may be newer than
+            # this file).
+            progress(f"{cxx} warned building {build.binary}:\n"
+                     + "\n".join(lines[:COMPILER_LINES]))
+        stamp.write_text(shlex.join(command))
+    return skip
+
+
+def compiler_version(cxx: str) -> str | None:
+    try:
+        done = subprocess.run([cxx, "--version"], stdout=subprocess.PIPE,
+                              stderr=subprocess.DEVNULL, text=True,
+                              timeout=60, check=False)
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    first = done.stdout.splitlines()[:1]
+    return first[0] if first else None
+
+
 def measure(workloads: list[Workload], bench_dir: Path, settings: dict,
-            run: Run) -> None:
+            run: Run, skip: set[str] = frozenset()) -> None:
     by_binary: dict[str, list[str]] = {}
     for w in workloads:
         by_binary.setdefault(w.binary, []).append(w.concur)
@@ -356,6 +559,8 @@ def measure(workloads: list[Workload], bench_dir: Path, settings: dict,
     concur_binaries = {w.binary for w in workloads}
     for binary, names in by_binary.items():
         path = bench_dir / binary
+        if binary in skip:
+            continue  # build_peers said why
         if path.is_file():
             run_binary(path, names, settings, run)
         elif binary in concur_binaries:
@@ -383,9 +588,10 @@ def evaluate(workloads: list[Workload], run: Run) -> list[dict]:
     for w in workloads:
         concur = run.cpp.get(w.concur, {}).get("ns_per_op")
         python = run.python.get(w.name, {}).get("ns_per_op")
-        for peer in w.peers or (None,):
+        limit = (Peer(w.limit or "limit", "", 1.0),) if w.max_ns else ()
+        for peer in (w.peers + limit) or (None,):
             peer_ns = run.cpp.get(peer.benchmark, {}).get("ns_per_op") \
-                if peer else None
+                if peer and peer.benchmark else w.max_ns if peer else None
             r = ratio(concur, peer_ns)
             target = peer.max_ratio if peer else None
             rows.append({
@@ -393,7 +599,7 @@ def evaluate(workloads: list[Workload], run: Run) -> list[dict]:
                 "what": w.what,
                 "concur_ns": concur,
                 "peer": peer.label if peer else None,
-                "peer_benchmark": peer.benchmark if peer else None,
+                "peer_benchmark": peer.benchmark or None if peer else None,
                 "peer_ns": peer_ns,
                 "python_ns": python,
                 "concur_over_peer": r,
@@ -503,6 +709,17 @@ def main() -> int:
     parser.add_argument("--repetitions", type=int, metavar="N",
                         help="repetitions per C++ benchmark "
                         "(default 10, quick 3)")
+    for build in PEER_BUILDS:
+        parser.add_argument(build.option, metavar="DIR",
+                            default=os.environ.get(build.env) or None,
+                            help=f"a {build.project} checkout: build and run "
+                            f"its optional peer (default: ${build.env}; "
+                            "without one its rows are n/a)")
+    parser.add_argument("--peer-cxx", metavar="CXX",
+                        default=os.environ.get("CONCUR_PEER_CXX")
+                        or DEFAULT_PEER_CXX,
+                        help="compiler for the optional peers (default: "
+                        f"$CONCUR_PEER_CXX, else {DEFAULT_PEER_CXX})")
     args = parser.parse_args()
 
     if args.repetitions is not None and args.repetitions < 1:
@@ -527,10 +744,15 @@ def main() -> int:
         "timeout": 900,
         "build": str(args.build),
         "build_type": kind,
+        "peer_builds": {},
     }
-    busy = busy_fraction()
     run = Run()
-    measure(workloads, args.build / "bench", settings, run)
+    checkouts = {build.binary: getattr(args, build.option[2:])
+                 for build in PEER_BUILDS}
+    skip = build_peers(workloads, args.build / "bench", checkouts,
+                       args.peer_cxx, settings, run)
+    busy = busy_fraction()
+    measure(workloads, args.build / "bench", settings, run, skip)
     rows = evaluate(workloads, run)
     print_table(rows, run)
     cpus = os.cpu_count()

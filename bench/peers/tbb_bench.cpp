@@ -2,7 +2,8 @@
 // bench/futures_bench.cpp: the same work, written as oneTBB's documentation
 // writes it, with tbb::task_group (run + wait). Built only where oneTBB is
 // installed (Debian: libtbb-dev); bench/peers/run.py reads it as the
-// "oneTBB" peer of pool_submit_1m, fib_forkjoin and skynet.
+// "oneTBB" peer of pool_submit_1m, fib_forkjoin, skynet, nqueens and
+// map_10m.
 //
 // Threads. concur's pools have two workers, and the thread that submits the
 // work (or waits for the root task) only waits. oneTBB counts threads
@@ -125,6 +126,43 @@ void skynet_tbb_bench(benchmark::State& state) {
   }
 }
 BENCHMARK(skynet_tbb_bench)->Name("skynet/tbb")->UseRealTime()->Iterations(3);
+
+// ---------------------------------------------------------------------------
+// nqueens: each partial board runs one task per safe column of its next
+// row, each with its own copy of the board, in a task_group, waits, and
+// sums what they stored.
+int64_t nqueens_tbb(const wl::QueensBoard& board, int row, int n) {
+  if (row == n) return 1;
+  std::array<int64_t, wl::kNQueensN> counts{};
+  tbb::task_group group;
+  for (int column = 0; column < n; ++column) {
+    if (!wl::queen_safe(board, row, column)) continue;
+    wl::QueensBoard child = board;
+    child[static_cast<std::size_t>(row)] = static_cast<char>(column);
+    group.run([&counts, child, column, row, n] {
+      counts[static_cast<std::size_t>(column)] = nqueens_tbb(child, row + 1, n);
+    });
+  }
+  group.wait();
+  return std::accumulate(counts.begin(), counts.end(), int64_t{0});
+}
+
+void nqueens_tbb_bench(benchmark::State& state) {
+  tbb::task_arena arena(wl::kWorkers);
+  int64_t warmup = 0;
+  arena.execute([&warmup] {
+    warmup = nqueens_tbb(wl::QueensBoard{}, 0, wl::kNQueensWarmupN);
+  });
+  check(state, warmup, wl::kNQueensWarmupSolutions);
+  for (auto _ : state) {
+    int64_t result = 0;
+    arena.execute([&result] {
+      result = nqueens_tbb(wl::QueensBoard{}, 0, wl::kNQueensN);
+    });
+    check(state, result, wl::kNQueensSolutions);
+  }
+}
+BENCHMARK(nqueens_tbb_bench)->Name("nqueens/tbb")->UseRealTime()->Iterations(3);
 
 // ---------------------------------------------------------------------------
 // map_10m: twice() over 10M ints summed with parallel_reduce, grain

@@ -1,0 +1,76 @@
+// oneTBB, the peer of concur on the burst and idle_cpu workloads of
+// bench/futures_burst_bench.cpp: a pool that idles between bursts of tiny
+// tasks. Built only where oneTBB is installed (Debian: libtbb-dev).
+//
+// The fair oneTBB equivalent of a ThreadPoolExecutor with two workers that
+// the caller submits to and does not help is task_arena::enqueue into an
+// arena of two worker slots, none reserved for the calling thread, which
+// waits on a std::latch that the burst's tasks count down. oneTBB caps its
+// worker threads at the machine's CPUs minus one unless told otherwise, so
+// a global_control raises the cap to give the arena its two workers.
+#include <oneapi/tbb/global_control.h>
+#include <oneapi/tbb/task_arena.h>
+
+#include <cstddef>
+#include <cstdint>
+#include <latch>
+#include <vector>
+
+#include "benchmark/benchmark.h"
+#include "burst_workload.hpp"
+#include "futures_workloads.hpp"
+
+namespace {
+
+namespace burst = concur_bench::burst_workload;
+namespace wl = concur_bench::futures_workloads;
+
+using std::int64_t;
+
+// One burst: kTasks enqueued calls, each storing its index in its own slot
+// (oneTBB tasks return nothing; the slot is the future's value), then the
+// wait for the last one and the sum of the slots.
+class Bursts {
+ public:
+  Bursts()
+      : cap_(tbb::global_control::max_allowed_parallelism, wl::kWorkers + 1),
+        arena_(wl::kWorkers, 0),
+        results_(static_cast<std::size_t>(burst::kTasks)) {}
+
+  int64_t operator()() {
+    std::latch done(burst::kTasks);
+    for (int64_t i = 0; i < burst::kTasks; ++i) {
+      arena_.enqueue([this, &done, i] {
+        results_[static_cast<std::size_t>(i)] = i;
+        done.count_down();
+      });
+    }
+    done.wait();
+    int64_t sum = 0;
+    for (int64_t v : results_) sum += v;
+    return sum;
+  }
+
+ private:
+  tbb::global_control cap_;
+  tbb::task_arena arena_;
+  std::vector<int64_t> results_;
+};
+
+void burst_tbb(benchmark::State& state) {
+  Bursts bursts;
+  burst::run_bursts(state, bursts);
+}
+BENCHMARK(burst_tbb)->Name("burst/tbb")->UseManualTime()->Iterations(1);
+
+void idle_cpu_tbb(benchmark::State& state) {
+  Bursts bursts;
+  burst::measure_idle_cpu(state, bursts);
+}
+BENCHMARK(idle_cpu_tbb)
+    ->Name("idle_cpu/tbb")
+    ->UseManualTime()
+    ->Iterations(1)
+    ->Repetitions(3);
+
+}  // namespace
