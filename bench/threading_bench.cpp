@@ -19,6 +19,7 @@
 #include <cstdint>
 #include <mutex>
 #include <thread>
+#include <vector>
 
 #include "benchmark/benchmark.h"
 #include "concur/threading.hpp"
@@ -94,13 +95,16 @@ BENCHMARK(lock_uncontended<threading::Lock>)->Name("lock_uncontended/concur");
 BENCHMARK(lock_uncontended<std::mutex>)->Name("lock_uncontended/std");
 
 // ---------------------------------------------------------------------------
-// lock_contended: two threads, one on each core, take the lock, count one
-// operation and release it, until together they have counted a batch. One
-// iteration is one batch; its wall time divided by its operations (the
-// ops_per_iteration counter, which bench/peers/run.py divides by) is the
-// time per operation, 1 / throughput. A batch ends when the pair has done
-// its work, not when each thread has done half, so a lock that lets one
-// thread run ahead is not flattered by the other finishing alone.
+// lock_contended: kThreads threads take the lock, count one operation and
+// release it, until together they have counted a batch. One iteration is
+// one batch; its wall time divided by its operations (the ops_per_iteration
+// counter, which bench/peers/run.py divides by) is the time per operation,
+// 1 / throughput. A batch ends when all have done their work, not when each
+// has done its share, so a lock that lets one thread run ahead is not
+// flattered by the others finishing alone. Thread i is pinned to usable
+// CPU i mod the count: two threads get a core each; four on two cores share
+// them, so a lock holder is regularly descheduled in its critical section
+// while another thread on its core wants the lock (oversubscription).
 constexpr std::uint64_t kBatch = 100'000;
 
 template <class Mutex>
@@ -127,30 +131,45 @@ inline void spin_pause() {
 #endif
 }
 
-template <class Mutex>
+template <class Mutex, int kThreads>
 void lock_contended(benchmark::State& state) {
   SharedCounter<Mutex> counter;
-  // Batches begun by the benchmark thread and batches finished by the
-  // helper, which busy-waits for the next one on its own core so that a
-  // batch starts on both cores at once instead of after a wake-up. The new
-  // `end` needs no ordering from these: it is written and read under the
-  // lock.
+  const int cpus = CPU_COUNT(&kUsableCpus) > 0 ? CPU_COUNT(&kUsableCpus) : 1;
+  // Between batches a waiting thread spins if it has a core to itself, so
+  // that a batch starts on every core at once instead of after a wake-up,
+  // and yields if it shares one, so as not to slow the thread it shares it
+  // with.
+  const bool shared_cores = kThreads > cpus;
+  auto wait_pause = [shared_cores] {
+    if (shared_cores) {
+      std::this_thread::yield();
+    } else {
+      spin_pause();
+    }
+  };
+  // Batches begun by the benchmark thread, and helpers done with the
+  // current one. The new `end` needs no ordering from these: it is written
+  // and read under the lock.
   std::atomic<std::uint64_t> begun{0};
   std::atomic<std::uint64_t> finished{0};
   std::atomic<bool> stopping{false};
-  std::thread helper([&] {
-    PinToCpu cpu(1);
-    for (std::uint64_t batch = 1;; ++batch) {
-      while (begun.load(std::memory_order_acquire) < batch) {
-        if (stopping.load(std::memory_order_relaxed)) return;
-        spin_pause();
+  std::vector<std::thread> helpers;
+  for (int i = 1; i < kThreads; ++i) {
+    helpers.emplace_back([&, i] {
+      PinToCpu cpu(i % cpus);
+      for (std::uint64_t batch = 1;; ++batch) {
+        while (begun.load(std::memory_order_acquire) < batch) {
+          if (stopping.load(std::memory_order_relaxed)) return;
+          wait_pause();
+        }
+        while (counter.count_one()) continue;
+        finished.fetch_add(1, std::memory_order_acq_rel);
       }
-      while (counter.count_one()) continue;
-      finished.store(batch, std::memory_order_release);
-    }
-  });
+    });
+  }
   PinToCpu cpu(0);
   std::uint64_t batch = 0;
+  constexpr auto helper_count = static_cast<std::uint64_t>(kThreads - 1);
   for (auto _ : state) {
     {
       std::scoped_lock hold(counter.lock);
@@ -158,17 +177,25 @@ void lock_contended(benchmark::State& state) {
     }
     begun.store(++batch, std::memory_order_release);
     while (counter.count_one()) continue;
-    while (finished.load(std::memory_order_acquire) < batch) spin_pause();
+    while (finished.load(std::memory_order_acquire) < batch * helper_count) {
+      wait_pause();
+    }
   }
   stopping.store(true, std::memory_order_relaxed);
-  helper.join();
+  for (auto& helper : helpers) helper.join();
   state.counters["ops_per_iteration"] = kBatch;
 }
-BENCHMARK(lock_contended<threading::Lock>)
+BENCHMARK_TEMPLATE(lock_contended, threading::Lock, 2)
     ->Name("lock_contended/concur")
     ->UseRealTime();
-BENCHMARK(lock_contended<std::mutex>)
+BENCHMARK_TEMPLATE(lock_contended, std::mutex, 2)
     ->Name("lock_contended/std")
+    ->UseRealTime();
+BENCHMARK_TEMPLATE(lock_contended, threading::Lock, 4)
+    ->Name("lock_contended_4/concur")
+    ->UseRealTime();
+BENCHMARK_TEMPLATE(lock_contended, std::mutex, 4)
+    ->Name("lock_contended_4/std")
     ->UseRealTime();
 
 // ---------------------------------------------------------------------------

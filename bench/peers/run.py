@@ -122,6 +122,11 @@ WORKLOADS = (
              binary=THREADING, concur="lock_contended/concur",
              peers=(Peer("std::mutex", "lock_contended/std", 1.0),),
              python=PY_THREADING),
+    Workload(name="lock_contended_4",
+             what="the same with 4 threads on the 2 cores, two per core "
+                  "(1/throughput)",
+             binary=THREADING, concur="lock_contended_4/concur",
+             peers=(Peer("std::mutex", "lock_contended_4/std", 1.0),)),
     Workload(name="pingpong_event",
              what="round trip through two Events",
              binary=THREADING, concur="pingpong_event/concur",

@@ -77,9 +77,11 @@ namespace concur::threading {
 // forever (or until its timeout), as in Python; use RLock to re-enter.
 //
 // Performance: the uncontended acquire/release pair is one compare-exchange
-// and one exchange, inlined. A contended acquire spins briefly, then parks
-// on a futex. The lock is not fair: a running thread may take it ahead of a
-// parked one, which is what makes it fast under contention.
+// and one exchange, inlined. A contended acquire looks a few times with
+// growing pauses (a few microseconds in all, and not at all once others
+// sleep), then parks on a futex. The lock is not fair: a running thread may
+// take it ahead of a parked one, which is what makes it fast under
+// contention.
 class CONCUR_CAPABILITY("mutex") Lock {
  public:
   Lock() noexcept = default;

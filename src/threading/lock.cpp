@@ -15,16 +15,20 @@ std::uint64_t concur::threading_detail::next_thread_key() noexcept {
 namespace concur::threading {
 
 bool Lock::acquire_slow(const sys::Deadline& deadline) {
-  // Spin first: on a multi-core machine the holder is usually about to
-  // release, and a context switch costs far more than a few hundred pauses.
-  if (sys::spin_until([this] {
-        std::uint32_t s = state_.load(std::memory_order_relaxed);
-        return s == kUnlocked && state_.compare_exchange_weak(
+  // Spin briefly first: on a multi-core machine a short critical section
+  // is often over within a microsecond, and a sleep costs several. Not once
+  // others sleep: the lock is busier than a spin can wait out, and a
+  // spinner would only overtake them.
+  bool acquired = false;
+  sys::spin_backoff_until([&] {
+    std::uint32_t s = state_.load(std::memory_order_relaxed);
+    // Acquire: as in try_fast().
+    acquired = s == kUnlocked && state_.compare_exchange_weak(
                                      s, kLocked, std::memory_order_acquire,
                                      std::memory_order_relaxed);
-      })) {
-    return true;
-  }
+    return acquired || s == kContended;
+  });
+  if (acquired) return true;
   // Mark the lock contended before sleeping so that release() wakes us. The
   // exchange also takes the lock if it was free (then we keep kContended:
   // other sleepers may exist). Acquire: as in try_fast().
