@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <span>
 #include <thread>
 #include <vector>
@@ -108,23 +109,30 @@ BENCHMARK_CAPTURE(read_completed, wait, busy_call, Reader::kWait)
 // map_10m: map(twice, 10M ints, chunksize 10,000) and the sum of the
 // results, as a user writes it: with the vector itself (which map copies,
 // as std::thread copies its arguments), and with a std::span of it (which
-// map borrows). The peers: one submit per chunk by hand, each summing its
-// chunk in place; two std::threads each summing one half; oneTBB's
-// parallel_reduce (peer_tbb_bench). One operation is one item.
+// map borrows), and with a buffersize of kMapWindow chunks (Python 3.14's
+// bounded map: the results of the chunks passed are let go and their
+// memory reused while the next ones are computed). The peers: one submit
+// per chunk by hand, each summing its chunk in place; two std::threads
+// each summing one half; oneTBB's parallel_reduce (peer_tbb_bench). One
+// operation is one item.
+constexpr std::ptrdiff_t kMapWindow = 4;
+
 const std::vector<int>& map_input() {
   static const std::vector<int> items = wl::map_items(wl::kMapItems);
   return items;
 }
 
 template <class Input>
-void map_concur(benchmark::State& state, Input input(), int64_t chunk) {
+void map_concur(benchmark::State& state, Input input(), int64_t chunk,
+                std::optional<std::ptrdiff_t> window = {}) {
   futures::ThreadPoolExecutor pool(wl::kWorkers);
   const auto items = input();
   pool.submit(wl::twice, 0).result();
   for (auto _ : state) {
     int64_t sum = 0;
-    for (int64_t r :
-         pool.map(wl::twice, items, futures::MapOptions{.chunksize = chunk})) {
+    for (int64_t r : pool.map(
+             wl::twice, items,
+             futures::MapOptions{.chunksize = chunk, .buffersize = window})) {
       sum += r;
     }
     check(state, sum, 2 * wl::triangle(std::ssize(items)));
@@ -139,6 +147,10 @@ BENCHMARK_CAPTURE(map_concur, vector, map_vector, wl::kMapChunk)
     ->Iterations(5);
 BENCHMARK_CAPTURE(map_concur, span, map_span, wl::kMapChunk)
     ->Name("map_10m/span")
+    ->UseRealTime()
+    ->Iterations(5);
+BENCHMARK_CAPTURE(map_concur, buffered, map_vector, wl::kMapChunk, kMapWindow)
+    ->Name("map_10m/buffered")
     ->UseRealTime()
     ->Iterations(5);
 

@@ -328,6 +328,14 @@ struct MapOptions {
   // Items per task, at least 1 (ValueError otherwise): larger chunks cut
   // per-task overhead for tiny calls.
   std::ptrdiff_t chunksize = 1;
+  // map() only, as Python 3.14's buffersize: at most this many tasks
+  // (chunks) submitted and not yet passed by the iteration, at least 1
+  // (ValueError otherwise). The inputs are read, and the next task
+  // submitted, as the iteration passes one, so an endless range can be
+  // mapped and memory stays bounded; a chunk's results are let go as the
+  // iteration passes it, so their memory is reused while still in cache.
+  // Empty: every task is submitted at the call, as by default in Python.
+  std::optional<std::ptrdiff_t> buffersize{};
   // Draw a progress bar on stderr (only when it is a terminal).
   bool progress = false;
 };
@@ -348,7 +356,8 @@ struct AsCompletedOptions {
 // destroying the range once iteration has begun (or an exception escaping
 // the loop) cancels the calls that have not started, as closing Python's
 // map generator does. Dropped unstarted, every call still runs, as in
-// Python.
+// Python. With a buffersize, the tasks not yet submitted never are once
+// the range is destroyed; they are submitted by the thread that iterates.
 //
 // Difference from Python: where map reads its ranges in place and one of
 // them is the caller's (an lvalue container without a timeout, or a view
@@ -389,10 +398,26 @@ class MapResults {
     MapResults* owner_ = nullptr;
   };
 
+  // Where a map with a buffersize gets its next task: submits it and
+  // returns its future, or nothing once the inputs are exhausted.
+  class ChunkSource {
+   public:
+    virtual ~ChunkSource() = default;
+    virtual std::optional<Future<Chunk>> next() = 0;
+  };
+
   MapResults(std::vector<Future<Chunk>> chunks,
              std::optional<sys::Deadline> deadline,
              std::unique_ptr<concur::detail::ProgressBar> progress,
-             std::size_t total, bool borrowed = false);
+             std::size_t total, bool borrowed = false,
+             std::unique_ptr<ChunkSource> source = nullptr);
+  // With a buffersize: the first `window` chunks submitted, and the rest
+  // from `source` as the iteration passes them.
+  static MapResults buffered(
+      std::unique_ptr<ChunkSource> source, std::size_t window,
+      std::optional<sys::Deadline> deadline,
+      std::unique_ptr<concur::detail::ProgressBar> progress, std::size_t total,
+      bool borrowed);
   MapResults(MapResults&&) noexcept = default;
   // Not assignable: the results being replaced would have to settle first
   // (see settle()), which an assignment should not hide.
@@ -420,11 +445,17 @@ class MapResults {
   Stored& current();
   void advance();
   void cancel_rest() noexcept;
+  // Submits chunks from source_ until window_ are in flight.
+  void refill();
   // With borrowed ranges, waits until no chunk can still be running.
   void settle() noexcept;
 
   // The chunks not yet passed: the front holds the current item.
   std::deque<Future<Chunk>> chunks_;
+  // With a buffersize, the tasks still to submit, one per chunk passed;
+  // null once exhausted (or without a buffersize).
+  std::unique_ptr<ChunkSource> source_;
+  std::size_t window_ = 0;
   // The front chunk's results once it is done (waited for once per chunk),
   // else null.
   Chunk* block_ = nullptr;
@@ -480,8 +511,9 @@ template <class Derived>
 class ExecutorBase {
  public:
   // fn applied to the items of the ranges in lockstep (stopping at the
-  // shortest), submitted at once; results in input order. A trailing
-  // MapOptions sets timeout, chunksize and progress.
+  // shortest), submitted at once (with a buffersize, as the iteration goes);
+  // results in input order. A trailing MapOptions sets timeout, chunksize,
+  // buffersize and progress.
   template <class F, class... Args>
   auto map(F&& fn, Args&&... args);
 

@@ -390,7 +390,8 @@ StateBase* Scheduler::search(Worker& self) {
   return task;
 }
 
-bool Scheduler::help_until(const std::function<bool()>& ready, StateBase* watch,
+template <class Ready>
+bool Scheduler::help_until(const Ready& ready, StateBase* watch,
                            const Deadline& deadline) {
   Worker& self = *static_cast<Worker*>(tls_worker);
   // Told of the watched future's completion, it bumps the epoch that this

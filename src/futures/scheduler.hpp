@@ -163,7 +163,11 @@ class Scheduler {
   // On one of this pool's workers: runs the pool's tasks until ready() or
   // the deadline, sleeping when there is nothing to run until a task is
   // queued, `watch` (if given) completes, or wake_all_sleepers() is called.
-  bool help_until(const std::function<bool()>& ready, StateBase* watch,
+  // A template, instantiated only in scheduler.cpp: it runs once per
+  // result() inside a task, and a std::function there cost fork-join trees
+  // a call through a pointer per look.
+  template <class Ready>
+  bool help_until(const Ready& ready, StateBase* watch,
                   const Deadline& deadline);
   void wake_all_sleepers() noexcept { idle_.wake_all(); }
 

@@ -19,14 +19,11 @@ std::size_t os::process_cpu_count() noexcept {
   return n > 0 ? static_cast<std::size_t>(n) : 1;
 }
 
-namespace {
 // Read at program start: a thread pinned later to one CPU may still be
 // waiting for a thread on another, so a thread's own affinity at the time
-// it waits is the wrong question.
-const int process_spin_limit =
+// it waits is the wrong question. (A wait during static initialisation,
+// before this is set, reads 0 and parks without spinning.)
+extern const int sys::process_spin_limit =
     os::process_cpu_count() > 1 ? sys::kSpinLimit : 0;
-}  // namespace
-
-int sys::spin_limit() noexcept { return process_spin_limit; }
 
 }  // namespace concur

@@ -815,3 +815,168 @@ TEST(MapStorage, ResultsReadTwiceWhileStandingOnThem) {
 }
 
 }  // namespace
+
+// ---------------------------------------------------------------------------
+// buffersize, after Python 3.14's test_map_buffersize* tests.
+
+TEST(MapBuffersize, ResultsInOrderForEveryWindow) {
+  ThreadPoolExecutor pool(2);
+  for (std::ptrdiff_t window : {1, 2, 4, 8}) {
+    auto results = pool.map([](int x) { return std::to_string(x); }, Iota(4),
+                            MapOptions{.buffersize = window});
+    EXPECT_THAT(results.to_vector(), testing::ElementsAre("0", "1", "2", "3"))
+        << "buffersize " << window;
+  }
+}
+
+TEST(MapBuffersize, WithChunksAndSeveralRanges) {
+  ThreadPoolExecutor pool(2);
+  const std::vector<int> a = Iota(10);
+  const std::list<int> b(a.begin(), a.begin() + 7);  // read as an input range
+  auto results = pool.map([](int x, int y) { return x * 10 + y; }, a, b,
+                          MapOptions{.chunksize = 3, .buffersize = 1});
+  EXPECT_THAT(results.to_vector(),
+              testing::ElementsAre(0, 11, 22, 33, 44, 55, 66));
+}
+
+TEST(MapBuffersize, ZeroOrNegativeIsValueError) {
+  ThreadPoolExecutor pool(1);
+  for (std::ptrdiff_t bad : {0, -1}) {
+    try {
+      pool.map([](int x) { return x; }, Iota(3), MapOptions{.buffersize = bad});
+      FAIL() << "no ValueError for buffersize " << bad;
+    } catch (const ValueError& e) {
+      EXPECT_STREQ(e.what(), "buffersize must be None or > 0");
+    }
+  }
+}
+
+TEST(MapBuffersize, EmptyInput) {
+  ThreadPoolExecutor pool(1);
+  EXPECT_TRUE(pool.map([](int x) { return x; }, std::vector<int>{},
+                       MapOptions{.buffersize = 2})
+                  .to_vector()
+                  .empty());
+}
+
+TEST(MapBuffersize, AnEndlessRange) {
+  // Python's test_map_buffersize_on_infinite_iterable: only what the
+  // window holds is ever submitted, so an unbounded range can be mapped.
+  ThreadPoolExecutor pool(2);
+  auto results = pool.map([](int x) { return 2 * x; }, std::views::iota(0),
+                          MapOptions{.buffersize = 2});
+  std::vector<int> first;
+  for (int r : results) {
+    first.push_back(r);
+    if (first.size() == 3) break;
+  }
+  EXPECT_THAT(first, testing::ElementsAre(0, 2, 4));
+}
+
+TEST(MapBuffersize, ReadsOnlyWhatTheWindowHolds) {
+  // Python's test_map_buffersize_when_buffer_is_full: without iteration,
+  // map() reads and submits buffersize chunks and no more.
+  ThreadPoolExecutor pool(2);
+  std::list<int> items(10);
+  std::atomic<int> reads{0};
+  auto counted = items | std::views::transform([&](int v) {
+                   reads.fetch_add(1);
+                   return v;
+                 });
+  auto results = pool.map([](int x) { return x; }, counted,
+                          MapOptions{.chunksize = 2, .buffersize = 2});
+  pool.shutdown(true);
+  EXPECT_EQ(reads.load(), 4);
+}
+
+TEST(MapBuffersize, AtMostTheWindowIsInFlight) {
+  constexpr int kItems = 50;
+  constexpr int kWindow = 3;
+  ThreadPoolExecutor pool(4);
+  std::atomic<int> started{0};
+  auto results = pool.map(
+      [&](int x) {
+        started.fetch_add(1);
+        return x;
+      },
+      Iota(kItems), MapOptions{.buffersize = kWindow});
+  int passed = 0;
+  for (int r : results) {
+    // Standing on item `passed`: the window holds it and the next ones.
+    EXPECT_LE(started.load(), passed + kWindow);
+    EXPECT_EQ(r, passed);
+    ++passed;
+  }
+  EXPECT_EQ(passed, kItems);
+}
+
+TEST(MapBuffersize, ExceptionCancelsTheRestAndSubmitsNoMore) {
+  ThreadPoolExecutor pool(2);
+  RunLog log(20);
+  auto results = pool.map(
+      [&](int x) {
+        log.Mark(x);
+        if (x == 2) throw Boom(x);
+        return x;
+      },
+      Iota(20), MapOptions{.buffersize = 2});
+  std::vector<int> seen;
+  try {
+    for (int r : results) seen.push_back(r);
+    FAIL() << "no exception";
+  } catch (const Boom& e) {
+    EXPECT_EQ(e.item, 2);
+  }
+  pool.shutdown(true);
+  EXPECT_THAT(seen, testing::ElementsAre(0, 1));
+  // Item 3 was in the window and may have run; nothing after it was ever
+  // submitted.
+  for (int i = 4; i < 20; ++i) EXPECT_EQ(log.Count(i), 0) << "item " << i;
+}
+
+TEST(MapBuffersize, TimeoutAppliesToTheWholeIteration) {
+  ThreadPoolExecutor pool(1);
+  Event release;
+  auto results = pool.map(
+      [&](int x) {
+        if (x == 1) release.wait();
+        return x;
+      },
+      Iota(4), MapOptions{.timeout = 50ms, .buffersize = 1});
+  auto it = results.begin();
+  EXPECT_EQ(*it, 0);
+  ++it;
+  EXPECT_THROW(*it, TimeoutError);  // waiting happens at the item
+  release.set();
+}
+
+TEST(MapBuffersize, ABorrowedContainerInPlace) {
+  // Read in place, as without a buffersize; the window's chunks reuse the
+  // memory of the chunks the iteration has passed.
+  ThreadPoolExecutor pool(2);
+  const std::vector<int> items = Iota(100'000);
+  long long sum = 0;
+  for (long long r : pool.map([](int x) { return 2LL * x; }, items,
+                              MapOptions{.chunksize = 1000, .buffersize = 4})) {
+    sum += r;
+  }
+  EXPECT_EQ(sum, 2LL * 99'999 * 100'000 / 2);
+}
+
+TEST(MapBuffersize, DroppedOverABorrowedContainerWaitsForTheWindow) {
+  ThreadPoolExecutor pool(2);
+  std::atomic<int> finished{0};
+  {
+    const std::vector<int> items = Iota(100);
+    auto results = pool.map(
+        [&](const int& x) {
+          finished.fetch_add(1);
+          return x;
+        },
+        items, MapOptions{.chunksize = 10, .buffersize = 2});
+    auto it = results.begin();
+    EXPECT_EQ(*it, 0);
+  }  // the running chunks end before `items` goes
+  // Only the window's two chunks ever ran.
+  EXPECT_LE(finished.load(), 20);
+}

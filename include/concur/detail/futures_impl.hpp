@@ -185,6 +185,134 @@ auto hold_copy(Range&& range) {
 template <class Range>
 constexpr bool kBorrowsCopy = kBorrows<Range> && !kCopiedUnderTimeout<Range>;
 
+// The chunks of a map over ranges held in place (see ExecutorBase), made
+// one at a time for a map with a buffersize: each takes a reference to the
+// held ranges and the index range of its items.
+template <class Executor, class Fn, class R, class Ranges>
+class InPlaceChunks final : public futures::MapResults<R>::ChunkSource {
+ public:
+  using Chunk = typename futures::MapResults<R>::Chunk;
+  InPlaceChunks(Executor& executor, const Fn& fn, const RangesRef<Ranges>& own,
+                std::size_t total, std::size_t chunksize)
+      : executor_(executor),
+        fn_(fn),
+        own_(share(own)),
+        total_(total),
+        chunksize_(chunksize) {}
+
+  std::optional<futures::Future<Chunk>> next() override {
+    if (first_ >= total_) return std::nullopt;
+    const std::size_t last = first_ + std::min(chunksize_, total_ - first_);
+    auto chunk = executor_.submit(&run_range_chunk<Fn, R, Ranges>, Fn(fn_),
+                                  share(own_), first_, last);
+    first_ = last;
+    return chunk;
+  }
+
+ private:
+  static RangesRef<Ranges> share(const RangesRef<Ranges>& ref) {
+    // Relaxed: made from `ref`, which keeps the block alive meanwhile.
+    ref.block()->refs.fetch_add(1, std::memory_order_relaxed);
+    return RangesRef<Ranges>(ref.block());
+  }
+
+  Executor& executor_;
+  const Fn fn_;
+  const RangesRef<Ranges> own_;
+  const std::size_t total_;
+  const std::size_t chunksize_;
+  std::size_t first_ = 0;
+};
+
+// The chunks of a map over any other ranges: each reads the next chunksize
+// items, in lockstep, into a vector of tuples (which an executor that runs
+// calls elsewhere can send). It holds what it reads from: an lvalue range
+// by pointer, an rvalue one moved in (a map with a buffersize reads its
+// inputs while the caller iterates, after the call has returned).
+template <class Executor, class Fn, class R, class... Ranges>
+class InputChunks final : public futures::MapResults<R>::ChunkSource {
+ public:
+  using Chunk = typename futures::MapResults<R>::Chunk;
+  using Item = std::tuple<std::ranges::range_value_t<Ranges>...>;
+
+  InputChunks(Executor& executor, const Fn& fn, std::size_t chunksize,
+              Ranges&&... ranges)
+      : executor_(executor),
+        fn_(fn),
+        chunksize_(chunksize),
+        kept_(keep(std::forward<Ranges>(ranges))...),
+        its_(std::apply(
+            [](auto&... k) {
+              return std::make_tuple(std::ranges::begin(at(k))...);
+            },
+            kept_)),
+        ends_(std::apply(
+            [](auto&... k) {
+              return std::make_tuple(std::ranges::end(at(k))...);
+            },
+            kept_)) {}
+  InputChunks(const InputChunks&) = delete;
+  InputChunks& operator=(const InputChunks&) = delete;
+
+  std::optional<futures::Future<Chunk>> next() override {
+    std::vector<Item> chunk;
+    chunk.reserve(chunksize_);
+    while (chunk.size() < chunksize_ && !exhausted(kIndices)) {
+      chunk.push_back(take(kIndices));
+    }
+    if (chunk.empty()) return std::nullopt;
+    read_ += chunk.size();
+    return executor_.submit(&run_chunk<Fn, Item, R>, Fn(fn_), std::move(chunk));
+  }
+  // Items read so far.
+  std::size_t read() const noexcept { return read_; }
+
+ private:
+  template <class Range>
+  using Kept = std::conditional_t<std::is_lvalue_reference_v<Range>,
+                                  std::remove_reference_t<Range>*,
+                                  std::remove_cvref_t<Range>>;
+  template <class Range>
+  static Kept<Range> keep(Range&& range) {
+    if constexpr (std::is_lvalue_reference_v<Range>) {
+      return &range;
+    } else {
+      return std::forward<Range>(range);  // an rvalue: moved in
+    }
+  }
+  template <class K>
+  static auto& at(K& kept) {
+    if constexpr (std::is_pointer_v<K>) {
+      return *kept;
+    } else {
+      return kept;
+    }
+  }
+  static constexpr auto kIndices = std::index_sequence_for<Ranges...>{};
+  template <std::size_t... I>
+  bool exhausted(std::index_sequence<I...>) const {
+    return ((std::get<I>(its_) == std::get<I>(ends_)) || ...);
+  }
+  template <std::size_t... I>
+  Item take(std::index_sequence<I...>) {
+    Item item(*std::get<I>(its_)...);
+    (++std::get<I>(its_), ...);
+    return item;
+  }
+
+  Executor& executor_;
+  const Fn fn_;
+  const std::size_t chunksize_;
+  std::size_t read_ = 0;
+  // Never moved (the object lives on the heap or on the stack of map()),
+  // so the iterators into owned ranges stay valid.
+  std::tuple<Kept<Ranges>...> kept_;
+  std::tuple<decltype(std::ranges::begin(at(std::declval<Kept<Ranges>&>())))...>
+      its_;
+  std::tuple<decltype(std::ranges::end(at(std::declval<Kept<Ranges>&>())))...>
+      ends_;
+};
+
 }  // namespace concur::futures_detail
 
 namespace concur::futures {
@@ -218,6 +346,11 @@ auto ExecutorBase<Derived>::map_ranges(const MapOptions& options, F& fn,
   static_assert(sizeof...(Ranges) > 0, "map needs at least one range");
   using Fn = std::decay_t<F>;
   if (options.chunksize < 1) throw ValueError("chunksize must be >= 1");
+  if (options.buffersize && *options.buffersize < 1) {
+    throw ValueError("buffersize must be None or > 0");
+  }
+  // Tasks in flight at most; 0 for no limit.
+  const auto window = static_cast<std::size_t>(options.buffersize.value_or(0));
   std::optional<sys::Deadline> deadline;
   if (options.timeout) deadline = sys::Deadline::after(*options.timeout);
   const auto chunksize = static_cast<std::size_t>(options.chunksize);
@@ -244,6 +377,12 @@ auto ExecutorBase<Derived>::map_ranges(const MapOptions& options, F& fn,
                 {static_cast<std::size_t>(std::ranges::size(range))...});
           },
           *own);
+      if (window != 0) {
+        using Source = futures_detail::InPlaceChunks<Derived, Fn, R, Stored>;
+        return MapResults<R>::buffered(
+            std::make_unique<Source>(executor, fn, own, total, chunksize),
+            window, deadline, progress(total), total, borrowed);
+      }
       const std::size_t count = (total + chunksize - 1) / chunksize;
       std::vector<Future<typename MapResults<R>::Chunk>> chunks;
       chunks.reserve(count);
@@ -278,35 +417,27 @@ auto ExecutorBase<Derived>::map_ranges(const MapOptions& options, F& fn,
     return in_place((futures_detail::kBorrows<Ranges> || ...),
                     futures_detail::hold(std::forward<Ranges>(ranges))...);
   } else {
-    // Any other range is read once, here: each chunk gets its items copied
-    // into a vector of tuples, which an executor that runs calls elsewhere
-    // can send.
-    using Item = std::tuple<std::ranges::range_value_t<Ranges>...>;
+    // Any other range is read in chunks of items copied into vectors (see
+    // InputChunks): all of it here, or with a buffersize, a chunk at a time
+    // as the iteration goes.
     using R = std::invoke_result_t<Fn&, std::ranges::range_value_t<Ranges>&...>;
-    auto its = std::make_tuple(std::ranges::begin(ranges)...);
-    auto ends = std::make_tuple(std::ranges::end(ranges)...);
-    constexpr auto kIndices = std::index_sequence_for<Ranges...>{};
-    auto exhausted = [&]<std::size_t... I>(std::index_sequence<I...>) {
-      return ((std::get<I>(its) == std::get<I>(ends)) || ...);
-    };
-    auto take = [&]<std::size_t... I>(std::index_sequence<I...>) {
-      Item item(*std::get<I>(its)...);
-      (++std::get<I>(its), ...);
-      return item;
-    };
-    std::vector<Future<typename MapResults<R>::Chunk>> chunks;
-    std::size_t total = 0;
-    while (!exhausted(kIndices)) {
-      std::vector<Item> chunk;
-      chunk.reserve(chunksize);
-      while (chunk.size() < chunksize && !exhausted(kIndices)) {
-        chunk.push_back(take(kIndices));
+    using Source = futures_detail::InputChunks<Derived, Fn, R, Ranges...>;
+    if (window != 0) {
+      std::size_t total = 0;  // unknown, unless every range is sized
+      if constexpr ((std::ranges::sized_range<Ranges> && ...)) {
+        total =
+            std::min({static_cast<std::size_t>(std::ranges::size(ranges))...});
       }
-      total += chunk.size();
-      chunks.push_back(executor.submit(&futures_detail::run_chunk<Fn, Item, R>,
-                                       Fn(fn), std::move(chunk)));
+      return MapResults<R>::buffered(
+          std::make_unique<Source>(executor, fn, chunksize,
+                                   std::forward<Ranges>(ranges)...),
+          window, deadline, progress(total), total, false);
     }
-    return MapResults<R>(std::move(chunks), deadline, progress(total), total);
+    Source source(executor, fn, chunksize, std::forward<Ranges>(ranges)...);
+    std::vector<Future<typename MapResults<R>::Chunk>> chunks;
+    while (auto chunk = source.next()) chunks.push_back(std::move(*chunk));
+    return MapResults<R>(std::move(chunks), deadline, progress(source.read()),
+                         source.read());
   }
 }
 
@@ -317,13 +448,41 @@ template <class R>
 MapResults<R>::MapResults(std::vector<Future<Chunk>> chunks,
                           std::optional<sys::Deadline> deadline,
                           std::unique_ptr<concur::detail::ProgressBar> progress,
-                          std::size_t total, bool borrowed)
+                          std::size_t total, bool borrowed,
+                          std::unique_ptr<ChunkSource> source)
     : chunks_(std::make_move_iterator(chunks.begin()),
               std::make_move_iterator(chunks.end())),
+      source_(std::move(source)),
       deadline_(deadline),
       progress_(std::move(progress)),
       total_(total),
       borrowed_(borrowed) {}
+
+template <class R>
+MapResults<R> MapResults<R>::buffered(
+    std::unique_ptr<ChunkSource> source, std::size_t window,
+    std::optional<sys::Deadline> deadline,
+    std::unique_ptr<concur::detail::ProgressBar> progress, std::size_t total,
+    bool borrowed) {
+  MapResults results({}, deadline, std::move(progress), total, borrowed,
+                     std::move(source));
+  results.window_ = window;
+  // Filled once constructed, so that a submit that throws leaves a whole
+  // object, whose destructor waits for the borrowing calls already made.
+  results.refill();
+  return results;
+}
+
+template <class R>
+void MapResults<R>::refill() {
+  while (source_ && chunks_.size() < window_) {
+    if (auto chunk = source_->next()) {
+      chunks_.push_back(std::move(*chunk));
+    } else {
+      source_.reset();
+    }
+  }
+}
 
 template <class R>
 MapResults<R>::~MapResults() {
@@ -352,6 +511,7 @@ void MapResults<R>::wait_current() {
     }
   } catch (...) {
     // As closing Python's map generator does: the rest will not be wanted.
+    source_.reset();
     cancel_rest();
     settle();
     chunks_.clear();
@@ -375,6 +535,7 @@ void MapResults<R>::advance() {
     chunks_.pop_front();
     block_ = nullptr;
     item_ = 0;
+    refill();
   }
 }
 

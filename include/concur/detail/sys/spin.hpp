@@ -23,10 +23,14 @@ inline void cpu_relax() noexcept {
 // short enough that an oversubscribed machine loses little to it.
 inline constexpr int kSpinLimit = 100;
 
+// Set once, at start-up (src/sys/cpu.cpp).
+extern const int process_spin_limit;
+
 // kSpinLimit, or 0 when the process may run on one CPU only: there the
 // thread that would end the wait cannot run while we spin, so spinning
-// only delays it. Read once, from the process's CPU set at start-up.
-int spin_limit() noexcept;
+// only delays it. Read once, from the process's CPU set at start-up;
+// inline, since every wait in a fork-join tree asks.
+inline int spin_limit() noexcept { return process_spin_limit; }
 
 // Calls ready() up to `spins` times, pausing between calls, until it
 // returns true; returns its last answer. The spin half of every
