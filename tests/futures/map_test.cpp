@@ -859,11 +859,53 @@ TEST(MapBuffersize, EmptyInput) {
                   .empty());
 }
 
+// 0, 1, 2, ... as an input range, as itertools.count(): without end, or up
+// to `limit`, counting the reads of its elements in `reads` if given.
+// (Not std::views::iota or a views::transform over a list, which clang 14
+// cannot instantiate over libstdc++ 12's ranges.)
+class Count {
+ public:
+  explicit Count(int limit = -1, std::atomic<int>* reads = nullptr)
+      : limit_(limit), reads_(reads) {}
+  struct End {};
+  class Iterator {
+   public:
+    using value_type = int;
+    using difference_type = std::ptrdiff_t;
+    Iterator() = default;
+    Iterator(int limit, std::atomic<int>* reads)
+        : limit_(limit), reads_(reads) {}
+    int operator*() const {
+      if (reads_ != nullptr) reads_->fetch_add(1);
+      return n_;
+    }
+    Iterator& operator++() {
+      ++n_;
+      return *this;
+    }
+    void operator++(int) { ++n_; }
+    friend bool operator==(const Iterator& it, End) {
+      return it.n_ == it.limit_;
+    }
+
+   private:
+    int n_ = 0;
+    int limit_ = -1;
+    std::atomic<int>* reads_ = nullptr;
+  };
+  Iterator begin() const { return {limit_, reads_}; }
+  End end() const { return {}; }
+
+ private:
+  int limit_;
+  std::atomic<int>* reads_;
+};
+
 TEST(MapBuffersize, AnEndlessRange) {
   // Python's test_map_buffersize_on_infinite_iterable: only what the
   // window holds is ever submitted, so an unbounded range can be mapped.
   ThreadPoolExecutor pool(2);
-  auto results = pool.map([](int x) { return 2 * x; }, std::views::iota(0),
+  auto results = pool.map([](int x) { return 2 * x; }, Count{},
                           MapOptions{.buffersize = 2});
   std::vector<int> first;
   for (int r : results) {
@@ -877,13 +919,8 @@ TEST(MapBuffersize, ReadsOnlyWhatTheWindowHolds) {
   // Python's test_map_buffersize_when_buffer_is_full: without iteration,
   // map() reads and submits buffersize chunks and no more.
   ThreadPoolExecutor pool(2);
-  std::list<int> items(10);
   std::atomic<int> reads{0};
-  auto counted = items | std::views::transform([&](int v) {
-                   reads.fetch_add(1);
-                   return v;
-                 });
-  auto results = pool.map([](int x) { return x; }, counted,
+  auto results = pool.map([](int x) { return x; }, Count(10, &reads),
                           MapOptions{.chunksize = 2, .buffersize = 2});
   pool.shutdown(true);
   EXPECT_EQ(reads.load(), 4);
