@@ -403,7 +403,8 @@ class MapResults {
   class ChunkSource {
    public:
     virtual ~ChunkSource() = default;
-    virtual std::optional<Future<Chunk>> next() = 0;
+    // `spare`: storage for the results, if the source can use it.
+    virtual std::optional<Future<Chunk>> next(Chunk spare) = 0;
   };
 
   MapResults(std::vector<Future<Chunk>> chunks,
@@ -456,6 +457,8 @@ class MapResults {
   // null once exhausted (or without a buffersize).
   std::unique_ptr<ChunkSource> source_;
   std::size_t window_ = 0;
+  // The storage of the last chunk passed, for the next one submitted.
+  Chunk spare_;
   // The front chunk's results once it is done (waited for once per chunk),
   // else null.
   Chunk* block_ = nullptr;

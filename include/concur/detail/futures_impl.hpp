@@ -80,13 +80,14 @@ template <class Held>
 using HeldItemArg = ItemArg<std::ranges::iterator_t<const Held>>;
 
 // One chunk of a map over random-access ranges, [first, last) of their
-// common length: fn applied to the items where they are stored.
+// common length: fn applied to the items where they are stored. The
+// results go to `out`, emptied first: the storage of a chunk the iteration
+// has passed, with a buffersize (see MapResults::advance), else a new one.
 template <class Fn, class R, class Ranges>
-typename futures::MapResults<R>::Chunk run_range_chunk(Fn fn,
-                                                       RangesRef<Ranges> ranges,
-                                                       std::size_t first,
-                                                       std::size_t last) {
-  typename futures::MapResults<R>::Chunk out;
+typename futures::MapResults<R>::Chunk run_range_chunk(
+    Fn fn, RangesRef<Ranges> ranges, std::size_t first, std::size_t last,
+    typename futures::MapResults<R>::Chunk out) {
+  out.clear();
   out.reserve(last - first);
   auto its = std::apply(
       [](const auto&... range) {
@@ -200,11 +201,11 @@ class InPlaceChunks final : public futures::MapResults<R>::ChunkSource {
         total_(total),
         chunksize_(chunksize) {}
 
-  std::optional<futures::Future<Chunk>> next() override {
+  std::optional<futures::Future<Chunk>> next(Chunk spare) override {
     if (first_ >= total_) return std::nullopt;
     const std::size_t last = first_ + std::min(chunksize_, total_ - first_);
     auto chunk = executor_.submit(&run_range_chunk<Fn, R, Ranges>, Fn(fn_),
-                                  share(own_), first_, last);
+                                  share(own_), first_, last, std::move(spare));
     first_ = last;
     return chunk;
   }
@@ -254,7 +255,9 @@ class InputChunks final : public futures::MapResults<R>::ChunkSource {
   InputChunks(const InputChunks&) = delete;
   InputChunks& operator=(const InputChunks&) = delete;
 
-  std::optional<futures::Future<Chunk>> next() override {
+  // The spare storage is not used: the chunk's results may be made
+  // elsewhere (an executor of other processes).
+  std::optional<futures::Future<Chunk>> next(Chunk /*spare*/) override {
     std::vector<Item> chunk;
     chunk.reserve(chunksize_);
     while (chunk.size() < chunksize_ && !exhausted(kIndices)) {
@@ -400,9 +403,9 @@ auto ExecutorBase<Derived>::map_ranges(const MapOptions& options, F& fn,
         const std::size_t last = first + std::min(chunksize, total - first);
         RangesRef<Stored> ref(own.block());
         --unhanded.left;
-        chunks.push_back(
-            executor.submit(&futures_detail::run_range_chunk<Fn, R, Stored>,
-                            Fn(fn), std::move(ref), first, last));
+        chunks.push_back(executor.submit(
+            &futures_detail::run_range_chunk<Fn, R, Stored>, Fn(fn),
+            std::move(ref), first, last, typename MapResults<R>::Chunk{}));
       }
       return MapResults<R>(std::move(chunks), deadline, progress(total), total,
                            borrowed);
@@ -435,7 +438,7 @@ auto ExecutorBase<Derived>::map_ranges(const MapOptions& options, F& fn,
     }
     Source source(executor, fn, chunksize, std::forward<Ranges>(ranges)...);
     std::vector<Future<typename MapResults<R>::Chunk>> chunks;
-    while (auto chunk = source.next()) chunks.push_back(std::move(*chunk));
+    while (auto chunk = source.next({})) chunks.push_back(std::move(*chunk));
     return MapResults<R>(std::move(chunks), deadline, progress(source.read()),
                          source.read());
   }
@@ -476,7 +479,7 @@ MapResults<R> MapResults<R>::buffered(
 template <class R>
 void MapResults<R>::refill() {
   while (source_ && chunks_.size() < window_) {
-    if (auto chunk = source_->next()) {
+    if (auto chunk = source_->next(std::move(spare_))) {
       chunks_.push_back(std::move(*chunk));
     } else {
       source_.reset();
@@ -532,6 +535,12 @@ void MapResults<R>::advance() {
   if (block_ == nullptr) wait_current();
   if (progress_) progress_->update(++done_);
   if (++item_ == block_->size()) {
+    // With a buffersize, the passed chunk's storage goes to the next chunk
+    // submitted: hot in cache, and never handed back to the allocator,
+    // which (glibc's, freeing on another thread than the one that
+    // allocated) returns such blocks to the kernel, so that every new one
+    // is page-faulted in again.
+    if (source_) spare_ = std::move(*block_);
     chunks_.pop_front();
     block_ = nullptr;
     item_ = 0;
