@@ -107,12 +107,11 @@ BENCHMARK_CAPTURE(read_completed, wait, busy_call, Reader::kWait)
 
 // ---------------------------------------------------------------------------
 // map_10m: map(twice, 10M ints, chunksize 10,000) and the sum of the
-// results, as a user writes it: with the vector itself (which map copies,
-// as std::thread copies its arguments), and with a std::span of it (which
-// map borrows), and with a buffersize of kMapWindow chunks (Python 3.14's
-// bounded map: the results of the chunks passed are let go and their
-// memory reused while the next ones are computed). The peers: one submit
-// per chunk by hand, each summing its chunk in place; two std::threads
+// results, as a user writes it: with the vector itself and with a
+// std::span of it (both read in place), and with a buffersize of kMapWindow
+// chunks (Python 3.14's bounded map: the results of the chunks passed are let
+// go and their memory reused while the next ones are computed). The peers: one
+// submit per chunk by hand, each summing its chunk in place; two std::threads
 // each summing one half; oneTBB's parallel_reduce (peer_tbb_bench). One
 // operation is one item.
 constexpr std::ptrdiff_t kMapWindow = 4;
