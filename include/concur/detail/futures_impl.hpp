@@ -349,13 +349,13 @@ auto ExecutorBase<Derived>::map_ranges(const MapOptions& options, F& fn,
   static_assert(sizeof...(Ranges) > 0, "map needs at least one range");
   using Fn = std::decay_t<F>;
   if (options.chunksize < 1) throw ValueError("chunksize must be >= 1");
-  // Tasks in flight at most; 0 for no limit. GCC 12 with the sanitizers
-  // takes the read of an engaged optional here, from MapOptions{}, for a
-  // read of uninitialized memory: a false positive, silenced here only.
 #if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 #endif
+  // Tasks in flight at most; 0 for no limit. (GCC 12 with the sanitizers
+  // takes the read of the optional, from MapOptions{}, for a read of
+  // uninitialized memory: a false positive, silenced for these lines.)
   std::size_t window = 0;
   if (options.buffersize) {
     if (*options.buffersize < 1) {
