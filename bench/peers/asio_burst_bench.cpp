@@ -7,7 +7,7 @@
 #include <asio/thread_pool.hpp>
 #include <cstddef>
 #include <cstdint>
-#include <latch>
+#include <utility>
 #include <vector>
 
 #include "benchmark/benchmark.h"
@@ -21,8 +21,7 @@ namespace wl = concur_bench::futures_workloads;
 
 using std::int64_t;
 
-// One burst: kTasks posted calls, each storing its index in its own slot,
-// then the wait for the last one and the sum of the slots.
+// The pool, and one burst of posted calls (see burst::latch_burst).
 class Bursts {
  public:
   Bursts() : pool_(wl::kWorkers), results_(burst::kTasks) {}
@@ -31,17 +30,8 @@ class Bursts {
   ~Bursts() { pool_.join(); }
 
   int64_t operator()() {
-    std::latch done(burst::kTasks);
-    for (int64_t i = 0; i < burst::kTasks; ++i) {
-      asio::post(pool_, [this, &done, i] {
-        results_[static_cast<std::size_t>(i)] = i;
-        done.count_down();
-      });
-    }
-    done.wait();
-    int64_t sum = 0;
-    for (int64_t v : results_) sum += v;
-    return sum;
+    return burst::latch_burst(
+        results_, [this](auto task) { asio::post(pool_, std::move(task)); });
   }
 
  private:

@@ -8,8 +8,10 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstddef>
 #include <cstdint>
 #include <ctime>
+#include <latch>
 #include <thread>
 #include <vector>
 
@@ -49,6 +51,25 @@ void run_bursts(benchmark::State& state, Burst&& burst) {
     state.SetIterationTime(samples[samples.size() / 2]);
   }
   state.counters["p99_ns"] = samples[samples.size() * 99 / 100] * 1e9;
+}
+
+// One burst on a runtime whose tasks return nothing (oneTBB, Asio): kTasks
+// calls handed to `post`, each storing its index in its own slot of
+// `results` (the slot is the future's value) and counting down a latch
+// that the caller waits on; then the sum of the slots.
+template <class Post>
+int64_t latch_burst(std::vector<int64_t>& results, Post&& post) {
+  std::latch done(kTasks);
+  for (int64_t i = 0; i < kTasks; ++i) {
+    post([&results, &done, i] {
+      results[static_cast<std::size_t>(i)] = i;
+      done.count_down();
+    });
+  }
+  done.wait();
+  int64_t sum = 0;
+  for (int64_t v : results) sum += v;
+  return sum;
 }
 
 // The CPU time of the whole process over kIdleSecond after a burst, the

@@ -13,7 +13,7 @@
 
 #include <cstddef>
 #include <cstdint>
-#include <latch>
+#include <utility>
 #include <vector>
 
 #include "benchmark/benchmark.h"
@@ -27,9 +27,7 @@ namespace wl = concur_bench::futures_workloads;
 
 using std::int64_t;
 
-// One burst: kTasks enqueued calls, each storing its index in its own slot
-// (oneTBB tasks return nothing; the slot is the future's value), then the
-// wait for the last one and the sum of the slots.
+// The pool, and one burst of enqueued calls (see burst::latch_burst).
 class Bursts {
  public:
   Bursts()
@@ -38,17 +36,8 @@ class Bursts {
         results_(static_cast<std::size_t>(burst::kTasks)) {}
 
   int64_t operator()() {
-    std::latch done(burst::kTasks);
-    for (int64_t i = 0; i < burst::kTasks; ++i) {
-      arena_.enqueue([this, &done, i] {
-        results_[static_cast<std::size_t>(i)] = i;
-        done.count_down();
-      });
-    }
-    done.wait();
-    int64_t sum = 0;
-    for (int64_t v : results_) sum += v;
-    return sum;
+    return burst::latch_burst(
+        results_, [this](auto task) { arena_.enqueue(std::move(task)); });
   }
 
  private:
