@@ -25,43 +25,28 @@ using std::int64_t;
 // burst: burst::kBursts times, let the pool idle for burst::kIdle (its workers
 // go to sleep), then submit burst::kTasks trivial calls and read each result,
 // as a user writes it. A sample is the time from the first submit to the last
-// result; see burst::run_bursts for what is reported.
-void burst_concur(benchmark::State& state) {
-  futures::ThreadPoolExecutor pool(wl::kWorkers);
-  std::vector<futures::Future<int64_t>> pending;
-  pending.reserve(burst::kTasks);
-  auto one_burst = [&] {
-    for (int64_t i = 0; i < burst::kTasks; ++i) {
-      pending.push_back(pool.submit([](int64_t v) { return v; }, i));
-    }
-    int64_t sum = 0;
-    for (const auto& future : pending) sum += future.result();
-    pending.clear();
-    return sum;
-  };
-  burst::run_bursts(state, one_burst);
-}
-BENCHMARK(burst_concur)->Name("burst/concur")->UseManualTime()->Iterations(1);
+// result; see burst::run_bursts for what is reported. idle_cpu: the CPU time
+// the whole process (the pool's workers; the main thread sleeps) uses over a
+// second of idleness after a burst.
+class Bursts {
+ public:
+  Bursts() { pending_.reserve(burst::kTasks); }
 
-// idle_cpu: the CPU time the whole process (the pool's workers; the main
-// thread sleeps) uses over a second of idleness after a burst.
-void idle_cpu_concur(benchmark::State& state) {
-  futures::ThreadPoolExecutor pool(wl::kWorkers);
-  auto one_burst = [&] {
-    std::vector<futures::Future<int64_t>> futures;
+  int64_t operator()() {
     for (int64_t i = 0; i < burst::kTasks; ++i) {
-      futures.push_back(pool.submit([](int64_t v) { return v; }, i));
+      pending_.push_back(pool_.submit([](int64_t v) { return v; }, i));
     }
     int64_t sum = 0;
-    for (const auto& future : futures) sum += future.result();
+    for (const auto& future : pending_) sum += future.result();
+    pending_.clear();
     return sum;
-  };
-  burst::measure_idle_cpu(state, one_burst);
-}
-BENCHMARK(idle_cpu_concur)
-    ->Name("idle_cpu/concur")
-    ->UseManualTime()
-    ->Iterations(1)
-    ->Repetitions(3);
+  }
+
+ private:
+  futures::ThreadPoolExecutor pool_{wl::kWorkers};
+  std::vector<futures::Future<int64_t>> pending_;
+};
+
+const bool kRegistered = burst::register_benchmarks<Bursts>("concur");
 
 }  // namespace

@@ -39,20 +39,6 @@ class Bursts {
   std::vector<int64_t> results_;
 };
 
-void burst_asio(benchmark::State& state) {
-  Bursts bursts;
-  burst::run_bursts(state, bursts);
-}
-BENCHMARK(burst_asio)->Name("burst/asio")->UseManualTime()->Iterations(1);
-
-void idle_cpu_asio(benchmark::State& state) {
-  Bursts bursts;
-  burst::measure_idle_cpu(state, bursts);
-}
-BENCHMARK(idle_cpu_asio)
-    ->Name("idle_cpu/asio")
-    ->UseManualTime()
-    ->Iterations(1)
-    ->Repetitions(3);
+const bool kRegistered = burst::register_benchmarks<Bursts>("asio");
 
 }  // namespace

@@ -12,6 +12,7 @@
 #include <cstdint>
 #include <ctime>
 #include <latch>
+#include <string>
 #include <thread>
 #include <vector>
 
@@ -89,6 +90,29 @@ void measure_idle_cpu(benchmark::State& state, Burst&& burst) {
     std::this_thread::sleep_for(kIdleSecond);
     state.SetIterationTime(cpu_now() - before);
   }
+}
+
+// Registers burst/IMPLEMENTATION and idle_cpu/IMPLEMENTATION for a
+// runtime whose Bursts (default-constructible: it makes the pool) runs one
+// burst per call. Call it once, from a namespace-scope initializer.
+template <class Bursts>
+bool register_benchmarks(const std::string& implementation) {
+  benchmark::RegisterBenchmark(("burst/" + implementation).c_str(),
+                               [](benchmark::State& state) {
+                                 Bursts bursts;
+                                 run_bursts(state, bursts);
+                               })
+      ->UseManualTime()
+      ->Iterations(1);
+  benchmark::RegisterBenchmark(("idle_cpu/" + implementation).c_str(),
+                               [](benchmark::State& state) {
+                                 Bursts bursts;
+                                 measure_idle_cpu(state, bursts);
+                               })
+      ->UseManualTime()
+      ->Iterations(1)
+      ->Repetitions(3);
+  return true;
 }
 
 }  // namespace concur_bench::burst_workload

@@ -46,20 +46,6 @@ class Bursts {
   std::vector<int64_t> results_;
 };
 
-void burst_tbb(benchmark::State& state) {
-  Bursts bursts;
-  burst::run_bursts(state, bursts);
-}
-BENCHMARK(burst_tbb)->Name("burst/tbb")->UseManualTime()->Iterations(1);
-
-void idle_cpu_tbb(benchmark::State& state) {
-  Bursts bursts;
-  burst::measure_idle_cpu(state, bursts);
-}
-BENCHMARK(idle_cpu_tbb)
-    ->Name("idle_cpu/tbb")
-    ->UseManualTime()
-    ->Iterations(1)
-    ->Repetitions(3);
+const bool kRegistered = burst::register_benchmarks<Bursts>("tbb");
 
 }  // namespace
