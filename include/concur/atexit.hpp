@@ -7,8 +7,9 @@
 //      queued work (Python's threading._register_atexit);
 //   2. every non-daemon threading::Thread is joined (threading._shutdown);
 //   3. the functions given to register_ run, the last registered first;
-//   4. (multiprocessing, when it lands: daemon children are terminated and
-//      the others joined.)
+//   4. daemon child processes (multiprocessing::Process) are terminated,
+//      and every child process is joined (multiprocessing.util's
+//      _exit_function).
 // A step's work may start more work for a later step, never for an earlier
 // one.
 //

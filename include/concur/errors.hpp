@@ -11,6 +11,8 @@
 //    |    |    +-- futures::BrokenExecutor
 //    |    |         +-- futures::BrokenThreadPool
 //    |    +-- ValueError
+//    |    +-- TypeError
+//    |    +-- EOFError
 //    |    +-- OSError                 errnum(), strerror(), filename()
 //    |    |    +-- BlockingIOError          EAGAIN, EALREADY, EINPROGRESS
 //    |    |    +-- ChildProcessError        ECHILD
@@ -29,6 +31,7 @@
 //    |    |    +-- TimeoutError             ETIMEDOUT
 //    |    +-- queue::Empty, queue::Full, queue::ShutDown
 //    |    +-- futures::CancelledError, futures::InvalidStateError
+//    +-- SystemExit                   sys::exit(code)
 //    +-- (control flow: asyncio's CancelledError, a generator's GeneratorExit)
 //
 // Errors are what a program handles; control flow is how concur unwinds a
@@ -100,6 +103,12 @@ CONCUR_DEFINE_ERROR(RuntimeError, Error);
 // An argument with a valid type but an invalid value: a negative or NaN
 // timeout, a negative semaphore count, a barrier of zero parties.
 CONCUR_DEFINE_ERROR(ValueError, Error);
+// A value of the wrong type: a received message that holds another type
+// than the one asked for.
+CONCUR_DEFINE_ERROR(TypeError, Error);
+// Input ended before a whole value was read: a truncated message, or a
+// connection whose peer has gone with nothing left to read.
+CONCUR_DEFINE_ERROR(EOFError, Error);
 
 // A system call failed (Python's OSError). With an errno value, the message
 // is Python's "[Errno 2] No such file or directory: 'name'"; without one
@@ -140,6 +149,21 @@ CONCUR_DEFINE_ERROR(ProcessLookupError, OSError);
 // An operation that did not finish in time. As in Python, an OSError: the
 // timeouts concur measures itself carry no errno; ETIMEDOUT maps here too.
 CONCUR_DEFINE_ERROR(TimeoutError, OSError);
+
+// Thrown by sys::exit(code) (<concur/sys.hpp>) to end a thread's target or
+// a multiprocessing child's run() with an exit code, as Python's
+// sys.exit(code) does: a Thread ends quietly, a Process ends with exitcode
+// code(). Not an Error: `catch (const concur::Error&)` lets it pass.
+class SystemExit : public BaseException {
+ public:
+  explicit SystemExit(int code)
+      : BaseException("exit code " + std::to_string(code)), code_(code) {}
+  CONCUR_ERROR_TYPE_NAME(SystemExit)
+  int code() const noexcept { return code_; }
+
+ private:
+  int code_;
+};
 
 // Throws the OSError subclass that Python maps `errnum` to (OSError itself
 // for the others), carrying `filename` if given.

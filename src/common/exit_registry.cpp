@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "common/fork.hpp"
 #include "concur/atexit.hpp"
 #include "concur/detail/thread_annotations.hpp"
 #include "concur/threading.hpp"
@@ -29,19 +30,36 @@ class ExitRegistry {
 
   // Each stage runs until its list is empty, so that a handler may add
   // more to its own stage or a later one.
-  void run() {
+  void run(bool with_atexit = true) {
     for (int stage = 0; stage < kStages; ++stage) {
+      if (!with_atexit && stage == static_cast<int>(ExitStage::kAtexit)) {
+        continue;
+      }
       while (std::function<void()> handler = take(stage)) call(handler);
     }
   }
 
   // Never destroyed: handlers run while statics die.
   static ExitRegistry& registry() {
-    static auto* r = new ExitRegistry;
+    static auto* r = [] {
+      // Held across fork() (common/fork.hpp), so that the child's lists
+      // are whole.
+      at_fork(ForkOrder::kExitSequence,
+              {[] { lock_for_fork(); }, [] { unlock_after_fork(); },
+               [] { unlock_after_fork(); }});
+      return new ExitRegistry;
+    }();
     return *r;
   }
 
  private:
+  static void lock_for_fork() CONCUR_NO_THREAD_SAFETY_ANALYSIS {
+    registry().mu_.acquire();
+  }
+  static void unlock_after_fork() CONCUR_NO_THREAD_SAFETY_ANALYSIS {
+    registry().mu_.release();
+  }
+
   std::function<void()> take(int stage) {
     ScopedLock guard(mu_);
     auto& handlers = stages_[stage];
@@ -74,6 +92,8 @@ class ExitRegistry {
 void at_exit(ExitStage stage, std::function<void()> handler) {
   ExitRegistry::registry().add(stage, std::move(handler));
 }
+
+void run_child_exit_sequence() { ExitRegistry::registry().run(false); }
 
 }  // namespace concur::detail
 

@@ -22,4 +22,10 @@ enum class ExitStage {
 // use.
 void at_exit(ExitStage stage, std::function<void()> handler);
 
+// The end of a multiprocessing child, which then leaves with _exit as
+// Python's does: every stage runs but kAtexit, whose functions (the
+// parent's, inherited through fork, and the child's own) Python's
+// os._exit skips too.
+void run_child_exit_sequence();
+
 }  // namespace concur::detail

@@ -6,6 +6,7 @@
 #include <unordered_set>
 
 #include "common/exit_registry.hpp"
+#include "common/fork.hpp"
 #include "concur/detail/assert.hpp"
 #include "concur/detail/sys/spin.hpp"
 #include "concur/futures.hpp"
@@ -54,6 +55,19 @@ class LivePools {
     pools_.erase(s);
   }
 
+  // Around fork() (common/fork.hpp): the registry and every pool's state
+  // lock are held, so the child finds both whole.
+  void lock_for_fork() CONCUR_NO_THREAD_SAFETY_ANALYSIS {
+    mu_.acquire();
+    for (Scheduler* s : pools_) s->lock_for_fork();
+  }
+  void unlock_after_fork(bool in_child) CONCUR_NO_THREAD_SAFETY_ANALYSIS {
+    for (Scheduler* s : pools_) s->unlock_after_fork(in_child);
+    // The child has no drain in progress (it ran on a thread that is gone).
+    if (in_child) draining_ = nullptr;
+    mu_.release();
+  }
+
  private:
   // One pool at a time, without the lock held while it shuts down (its
   // tasks may make pools of their own); pools made meanwhile are drained
@@ -87,7 +101,13 @@ class LivePools {
 
 // Never destroyed: the exit sequence uses it while statics die.
 LivePools& live_pools() {
-  static auto* pools = new LivePools;
+  static auto* pools = [] {
+    cd::at_fork(cd::ForkOrder::kPools,
+                {[] { live_pools().lock_for_fork(); },
+                 [] { live_pools().unlock_after_fork(false); },
+                 [] { live_pools().unlock_after_fork(true); }});
+    return new LivePools;
+  }();
   return *pools;
 }
 
@@ -121,6 +141,27 @@ Scheduler::Scheduler(Options options)
 Scheduler::~Scheduler() {
   shutdown(true, false);
   live_pools().remove(this);
+}
+
+void Scheduler::lock_for_fork() CONCUR_NO_THREAD_SAFETY_ANALYSIS {
+  state_mu_.acquire();
+}
+
+void Scheduler::unlock_after_fork(bool in_child)
+    CONCUR_NO_THREAD_SAFETY_ANALYSIS {
+  if (in_child) {
+    // The workers are gone, and so is any submit that was in progress: the
+    // pool is broken, and shutdown touches none of its queues.
+    inherited_ = true;
+    submitting_.store(0, std::memory_order_relaxed);
+    if (!broken_.load(std::memory_order_relaxed)) {
+      broken_reason_ =
+          "the pool was inherited through fork(): its worker threads do not "
+          "exist in this process";
+      broken_.store(true, std::memory_order_relaxed);
+    }
+  }
+  state_mu_.release();
 }
 
 void Scheduler::spawn_worker() {
@@ -455,6 +496,7 @@ void Scheduler::break_pool(const std::string& reason) {
 }
 
 void Scheduler::shutdown(bool wait, bool cancel_futures) {
+  if (inherited_) return;
   if (cancel_futures) cancel_futures_.store(true, std::memory_order_relaxed);
   shutdown_.store(true, std::memory_order_seq_cst);
   wait_for_submitters();

@@ -126,6 +126,13 @@ class Scheduler {
     return spawned_.load(std::memory_order_acquire);
   }
 
+  // Around fork() (common/fork.hpp): holds the state lock from prepare
+  // to parent/child. In the child the pool is broken and inherited: its
+  // submits raise BrokenThreadPool, and shutdown returns at once without
+  // touching queues that the vanished workers may have left half-changed.
+  void lock_for_fork();
+  void unlock_after_fork(bool in_child);
+
  private:
   struct Worker;
   friend bool wait_for_state(StateBase& state, const Deadline& deadline);
@@ -213,6 +220,9 @@ class Scheduler {
   std::string broken_reason_ CONCUR_GUARDED_BY(state_mu_);
   // Workers whose thread started.
   std::size_t started_workers_ CONCUR_GUARDED_BY(state_mu_) = 0;
+  // In a process forked while the pool lived: its threads are not here.
+  // Set by the child's fork handler while the child has one thread.
+  bool inherited_ = false;
 };
 
 }  // namespace concur::futures_detail

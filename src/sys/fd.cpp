@@ -1,6 +1,7 @@
 #include "sys/fd.hpp"
 
 #include <fcntl.h>
+#include <poll.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -57,6 +58,31 @@ void set_nonblocking(int fd, bool on) {
   if (flags < 0) fail();
   const int wanted = on ? flags | O_NONBLOCK : flags & ~O_NONBLOCK;
   if (wanted != flags && ::fcntl(fd, F_SETFL, wanted) != 0) fail();
+}
+
+std::vector<std::size_t> wait_any_readable(std::span<const int> fds,
+                                           const Deadline& deadline) {
+  std::vector<pollfd> polled(fds.size());
+  for (std::size_t i = 0; i < fds.size(); ++i) polled[i] = {fds[i], POLLIN, 0};
+  for (;;) {
+    const int n = ::poll(polled.data(), polled.size(),
+                         deadline.is_never() ? -1 : deadline.poll_timeout_ms());
+    if (n < 0 && errno != EINTR) fail();
+    std::vector<std::size_t> ready;
+    if (n > 0) {
+      for (std::size_t i = 0; i < polled.size(); ++i) {
+        // POLLHUP and POLLERR count: a read would not block.
+        if (polled[i].revents != 0) ready.push_back(i);
+      }
+      return ready;
+    }
+    // poll rounds up to milliseconds: it times out at or after the deadline.
+    if (n == 0) return ready;
+  }
+}
+
+bool wait_readable(int fd, const Deadline& deadline) {
+  return !wait_any_readable({&fd, 1}, deadline).empty();
 }
 
 FileDescriptor pidfd_open(pid_t pid) {

@@ -9,6 +9,9 @@
 #include <cstddef>
 #include <span>
 #include <utility>
+#include <vector>
+
+#include "concur/detail/sys/deadline.hpp"
 
 namespace concur::sys {
 
@@ -60,6 +63,15 @@ std::size_t read_some(int fd, std::span<std::byte> buffer);
 void write_all(int fd, std::span<const std::byte> data);
 
 void set_nonblocking(int fd, bool on);
+
+// Waits until `fd` is readable (data, end of file, or an ended process
+// behind a pidfd) or `deadline` passes; returns whether it is readable.
+// Retries on EINTR with the time left. Throws OSError.
+bool wait_readable(int fd, const Deadline& deadline);
+// The same for several descriptors: the indexes of those readable, empty
+// when the deadline passed first.
+std::vector<std::size_t> wait_any_readable(std::span<const int> fds,
+                                           const Deadline& deadline);
 
 // A descriptor that refers to process `pid` (Linux 5.3 and later): it
 // becomes readable when the process ends, and signals sent through it can

@@ -1,4 +1,3 @@
-#include <cxxabi.h>
 #include <pthread.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -13,7 +12,9 @@
 #include <utility>
 #include <vector>
 
+#include "common/exception_type.hpp"
 #include "common/exit_registry.hpp"
+#include "common/fork.hpp"
 #include "concur/detail/sys/futex.hpp"
 #include "concur/threading.hpp"
 
@@ -111,15 +112,57 @@ class Registry {
     return size_;
   }
 
+  // Around fork() (common/fork.hpp): held from prepare to parent/child.
+  void lock_for_fork() CONCUR_NO_THREAD_SAFETY_ANALYSIS { mu_.acquire(); }
+  void unlock_after_fork() CONCUR_NO_THREAD_SAFETY_ANALYSIS { mu_.release(); }
+  // In a forked child, under lock_for_fork: every thread but `self` (which
+  // may be null) is gone. Their states leave the registry and count as
+  // ended, so that joining them returns and the exit sequence does not wait
+  // for them, as Python's threading._after_fork marks them stopped.
+  void keep_only_after_fork(ThreadState* self)
+      CONCUR_NO_THREAD_SAFETY_ANALYSIS {
+    ThreadState* s = head_;
+    head_ = nullptr;
+    size_ = 0;
+    while (s != nullptr) {
+      ThreadState* next = s->next;
+      s->prev = s->next = nullptr;
+      if (s == self) {
+        s->next = head_;
+        head_ = s;
+        size_ = 1;
+      } else {
+        s->finished.set();
+      }
+      s = next;
+    }
+  }
+  // In a forked child, under lock_for_fork.
+  void add_after_fork(ThreadState* state) CONCUR_NO_THREAD_SAFETY_ANALYSIS {
+    state->next = head_;
+    if (head_ != nullptr) head_->prev = state;
+    head_ = state;
+    ++size_;
+  }
+
  private:
   Lock mu_;
   ThreadState* head_ CONCUR_GUARDED_BY(mu_) = nullptr;
   std::size_t size_ CONCUR_GUARDED_BY(mu_) = 0;
 };
 
+void before_fork();
+void after_fork_in_parent();
+void after_fork_in_child();
+
 // Never destroyed: threads and exit handlers use it while statics die.
 Registry& registry() {
-  static auto* r = new Registry;
+  static auto* r = [] {
+    concur::detail::at_fork(
+        concur::detail::ForkOrder::kThreads,
+        {before_fork, after_fork_in_parent, after_fork_in_child});
+    return new Registry;
+  }();
   return *r;
 }
 
@@ -191,18 +234,43 @@ std::atomic<std::size_t> configured_stack_size{0};
 Lock hook_mu;
 ExceptHook installed_hook CONCUR_GUARDED_BY(hook_mu);  // empty: the default
 
-std::string demangle(const char* mangled) {
-  int status = 0;
-  std::unique_ptr<char, decltype(&std::free)> out(
-      abi::__cxa_demangle(mangled, nullptr, nullptr, &status), &std::free);
-  return status == 0 && out ? std::string(out.get()) : std::string(mangled);
+void before_fork() CONCUR_NO_THREAD_SAFETY_ANALYSIS {
+  registry().lock_for_fork();
+  hook_mu.acquire();
 }
 
-// Called inside a catch (...) block: the type of the exception in flight.
-std::string current_exception_type() {
-  const std::type_info* type = abi::__cxa_current_exception_type();
-  return type != nullptr ? demangle(type->name())
-                         : std::string("unknown exception");
+void after_fork_in_parent() CONCUR_NO_THREAD_SAFETY_ANALYSIS {
+  hook_mu.release();
+  registry().unlock_after_fork();
+}
+
+// The forking thread is the child's only thread, and its main thread, as
+// in Python. If concur did not know it, it was the parent's main thread or
+// a thread concur never saw; the latter gets a main-thread state of its own.
+void after_fork_in_child() CONCUR_NO_THREAD_SAFETY_ANALYSIS {
+  std::shared_ptr<ThreadState>& main = main_state();
+  ThreadState* self = tls_current;
+  if (self == nullptr && main->ident.load(std::memory_order_relaxed) ==
+                             static_cast<std::uint64_t>(pthread_self())) {
+    self = main.get();
+  }
+  registry().keep_only_after_fork(self);
+  if (self == nullptr) {
+    auto fresh = std::make_shared<ThreadState>(ThreadState::Kind::kMain,
+                                               "MainThread", false);
+    fresh->started.store(true, std::memory_order_release);
+    fresh->ident.store(static_cast<std::uint64_t>(pthread_self()),
+                       std::memory_order_relaxed);
+    self = fresh.get();
+    registry().add_after_fork(self);
+    main = std::move(fresh);
+  }
+  self->native_id.store(static_cast<std::uint32_t>(getpid()),
+                        std::memory_order_release);
+  if (main.get() != self) main = self->shared_from_this();
+  tls_current = self;
+  hook_mu.release();
+  registry().unlock_after_fork();
 }
 
 // Python's threading._shutdown: at normal exit, wait for every non-daemon
@@ -223,14 +291,14 @@ void join_non_daemon_threads() {
 }
 
 void report_uncaught(ThreadState& state) {
-  ExceptHookArgs args{std::current_exception(), current_exception_type(),
-                      std::nullopt};
+  ExceptHookArgs args{std::current_exception(),
+                      concur::detail::current_exception_type(), std::nullopt};
   args.thread.emplace(state.handle());
   try {
     excepthook(args);
   } catch (...) {
     std::string text = "Exception in threading.excepthook:\n" +
-                       current_exception_type() + "\n";
+                       concur::detail::current_exception_type() + "\n";
     std::fputs(text.c_str(), stderr);
   }
 }
@@ -277,6 +345,8 @@ extern "C" void* concur_thread_main(void* arg) {
       } end_run{*state};
       if (runner != nullptr) ThreadState::call_run(*runner);
     }
+  } catch (const SystemExit&) {
+    // Python's threading.excepthook ignores SystemExit: the thread ends.
   } catch (...) {
     report_uncaught(*state);
   }

@@ -31,6 +31,8 @@ static_assert(kIsA<Error, BaseException> && kIsA<Error, std::exception>);
 static_assert(!kIsA<BaseException, std::exception>);
 static_assert(kIsA<concur::RuntimeError, Error>);
 static_assert(kIsA<concur::ValueError, Error>);
+static_assert(kIsA<concur::TypeError, Error>);
+static_assert(kIsA<concur::EOFError, Error>);
 static_assert(kIsA<OSError, Error>);
 static_assert(kIsA<concur::BlockingIOError, OSError>);
 static_assert(kIsA<concur::ChildProcessError, OSError>);
@@ -62,6 +64,8 @@ TEST(Errors, TypeNamesArePythons) {
   EXPECT_STREQ(Error("x").type_name(), "Error");
   EXPECT_STREQ(concur::ValueError("x").type_name(), "ValueError");
   EXPECT_STREQ(concur::RuntimeError("x").type_name(), "RuntimeError");
+  EXPECT_STREQ(concur::TypeError("x").type_name(), "TypeError");
+  EXPECT_STREQ(concur::EOFError("x").type_name(), "EOFError");
   EXPECT_STREQ(OSError("x").type_name(), "OSError");
   EXPECT_STREQ(concur::TimeoutError("x").type_name(), "TimeoutError");
   EXPECT_STREQ(concur::BrokenPipeError(EPIPE).type_name(), "BrokenPipeError");

@@ -1,0 +1,503 @@
+#include <fcntl.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cstdio>
+#include <iostream>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "common/exception_type.hpp"
+#include "common/exit_registry.hpp"
+#include "common/fork.hpp"
+#include "concur/multiprocessing.hpp"
+#include "sys/fd.hpp"
+#include "sys/process.hpp"
+
+namespace concur::multiprocessing_detail {
+
+namespace cd = concur::detail;
+using multiprocessing::Process;
+
+// What every handle of one process object shares.
+struct ProcessState : std::enable_shared_from_this<ProcessState> {
+  // A child this process started (or will start); the process itself; or
+  // the one that started it.
+  enum class Kind { kChild, kCurrent, kParent };
+
+  ProcessState(Kind k, std::string n, bool d) noexcept
+      : kind(k), name(std::move(n)), daemon(d) {}
+
+  const Kind kind;
+  mutable threading::Lock mu;
+  std::string name CONCUR_GUARDED_BY(mu);
+  bool daemon CONCUR_GUARDED_BY(mu);
+  // Where it sits among its ancestors' children ("2:1": the first child of
+  // the main process's second child), which names its own children.
+  std::string identity;
+  // The process that made this object (Python's _parent_pid): only it may
+  // start, join or test it.
+  pid_t creator = ::getpid();
+  bool started CONCUR_GUARDED_BY(mu) = false;
+  // 0 until fork() returned in the parent.
+  pid_t pid CONCUR_GUARDED_BY(mu) = 0;
+  sys::FileDescriptor sentinel CONCUR_GUARDED_BY(mu);
+  std::optional<int> exitcode CONCUR_GUARDED_BY(mu);
+  bool closed CONCUR_GUARDED_BY(mu) = false;
+  std::unique_ptr<threading_detail::Callable> target;
+  // The object whose run() the child calls when there is no target; null
+  // once that object is destroyed.
+  Process* runner CONCUR_GUARDED_BY(mu) = nullptr;
+
+  Process handle() { return Process(shared_from_this()); }
+  static void call_run(Process& p) { p.run(); }
+
+  void check_open() const CONCUR_REQUIRES(mu) {
+    if (closed) throw ValueError("process object is closed");
+  }
+  // Reaps the child if it has ended (waiting when `block`); returns whether
+  // it has.
+  bool poll(bool block) CONCUR_REQUIRES(mu);
+};
+
+namespace {
+
+// The children started and not yet reaped, so that they are reaped even
+// when no handle is left (Python's process._children).
+class Children {
+ public:
+  void add(std::shared_ptr<ProcessState> s) {
+    cd::ScopedLock guard(mu_);
+    all_.push_back(std::move(s));
+  }
+  void remove(const ProcessState* s) {
+    cd::ScopedLock guard(mu_);
+    std::erase_if(all_, [s](const auto& c) { return c.get() == s; });
+  }
+  std::vector<std::shared_ptr<ProcessState>> snapshot() {
+    cd::ScopedLock guard(mu_);
+    return all_;
+  }
+  // Around fork() (common/fork.hpp). The child has no children.
+  void lock_for_fork() CONCUR_NO_THREAD_SAFETY_ANALYSIS { mu_.acquire(); }
+  void unlock_after_fork(bool in_child) CONCUR_NO_THREAD_SAFETY_ANALYSIS {
+    if (in_child) all_.clear();
+    mu_.release();
+  }
+
+ private:
+  threading::Lock mu_;
+  std::vector<std::shared_ptr<ProcessState>> all_ CONCUR_GUARDED_BY(mu_);
+};
+
+// Never destroyed: the exit sequence reaps children while statics die.
+Children& children() {
+  static auto* c = [] {
+    cd::at_fork(cd::ForkOrder::kChildren,
+                {[] { children().lock_for_fork(); },
+                 [] { children().unlock_after_fork(false); },
+                 [] { children().unlock_after_fork(true); }});
+    return new Children;
+  }();
+  return *c;
+}
+
+// This process, and the one that started it (null in the main process).
+// Replaced in a child before its run() starts, while it has one thread.
+std::shared_ptr<ProcessState>* current_state = nullptr;
+std::shared_ptr<ProcessState>* parent_state = nullptr;
+
+std::shared_ptr<ProcessState>& current() {
+  static const bool made = [] {
+    auto s = std::make_shared<ProcessState>(ProcessState::Kind::kCurrent,
+                                            "MainProcess", false);
+    s->creator = ::getppid();
+    cd::ScopedLock guard(s->mu);
+    s->started = true;
+    s->pid = ::getpid();
+    current_state = new std::shared_ptr<ProcessState>(std::move(s));
+    return true;
+  }();
+  static_cast<void>(made);
+  return *current_state;
+}
+
+// Relaxed: the counter only hands out distinct numbers; a child resets it
+// while it has one thread.
+std::atomic<unsigned> name_counter{0};
+// Relaxed: a setting read on its own.
+std::atomic<bool> fork_warning{true};
+std::atomic<bool> warned{false};
+
+bool pidfds_work() {
+  static const bool works = static_cast<bool>(sys::pidfd_open(::getpid()));
+  return works;
+}
+
+// Python's multiprocessing.util._exit_function: at normal exit, terminate
+// the daemon children, then join every child.
+void finish_children() {
+  for (auto& s : children().snapshot()) {
+    Process p = s->handle();
+    if (p.daemon()) p.terminate();
+  }
+  for (auto& s : children().snapshot()) s->handle().join();
+}
+
+void warn_if_threaded() {
+  if (!fork_warning.load(std::memory_order_relaxed) ||
+      sys::thread_count() <= 1 || warned.exchange(true)) {
+    return;
+  }
+  std::string text =
+      "DeprecationWarning: This process (pid=" + std::to_string(::getpid()) +
+      ") is multi-threaded, use of fork() may lead to "
+      "deadlocks in the child.\n";
+  std::fputs(text.c_str(), stderr);
+}
+
+void flush_stdio() {
+  std::cout.flush();
+  std::cerr.flush();
+  std::fflush(nullptr);
+}
+
+// In the child, with one thread: it is `self` now, started by `parent`.
+[[noreturn]] void child_main(std::shared_ptr<ProcessState> self,
+                             const std::string& parent_name, pid_t parent_pid) {
+  // Python's child reads its stdin from /dev/null.
+  const int devnull = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
+  if (devnull >= 0) {
+    ::dup2(devnull, STDIN_FILENO);
+    ::close(devnull);
+  }
+  auto parent = std::make_shared<ProcessState>(ProcessState::Kind::kParent,
+                                               parent_name, false);
+  {
+    cd::ScopedLock guard(parent->mu);
+    parent->started = true;
+    parent->pid = parent_pid;
+    parent->creator = 0;
+    // A parent that died before this ran left no process to refer to: the
+    // sentinel is then a pipe at end of file, as readable as a pidfd of a
+    // process that ended.
+    if (::getppid() == parent_pid)
+      parent->sentinel = sys::pidfd_open(parent_pid);
+    if (!parent->sentinel) parent->sentinel = sys::make_pipe().read;
+  }
+  parent_state = new std::shared_ptr<ProcessState>(std::move(parent));
+  Process* runner = nullptr;
+  {
+    cd::ScopedLock guard(self->mu);
+    self->pid = ::getpid();
+    runner = self->runner;
+  }
+  current_state = new std::shared_ptr<ProcessState>(self);
+  name_counter.store(0, std::memory_order_relaxed);
+  warned.store(false, std::memory_order_relaxed);
+
+  int code = 0;
+  try {
+    if (self->target) {
+      (*self->target)();
+    } else if (runner != nullptr) {
+      ProcessState::call_run(*runner);
+    }
+  } catch (const SystemExit& e) {
+    code = e.code();
+  } catch (...) {
+    std::string name;
+    {
+      cd::ScopedLock guard(self->mu);
+      name = self->name;
+    }
+    std::string text =
+        "Process " + name + ":\n" + cd::describe_current_exception() + "\n";
+    std::fputs(text.c_str(), stderr);
+    code = 1;
+  }
+  cd::run_child_exit_sequence();
+  flush_stdio();
+  ::_exit(code);
+}
+
+}  // namespace
+
+bool ProcessState::poll(bool block) {
+  if (exitcode) return true;
+  if (pid == 0 || kind != Kind::kChild) return false;
+  std::optional<int> code = sys::reap(pid, block);
+  if (!code) return false;
+  exitcode = code;
+  children().remove(this);
+  return true;
+}
+
+}  // namespace concur::multiprocessing_detail
+
+namespace concur::multiprocessing {
+
+namespace cd = concur::detail;
+using multiprocessing_detail::ProcessState;
+
+Process::Process() : Process(ProcessOptions{}, nullptr) {}
+Process::Process(ProcessOptions options)
+    : Process(std::move(options), nullptr) {}
+
+Process::Process(ProcessOptions options,
+                 std::unique_ptr<threading_detail::Callable> target) {
+  ProcessState& me = *multiprocessing_detail::current();
+  bool daemon = false;
+  {
+    cd::ScopedLock guard(me.mu);
+    daemon = options.daemon.value_or(me.daemon);
+  }
+  const unsigned n = multiprocessing_detail::name_counter.fetch_add(
+                         1, std::memory_order_relaxed) +
+                     1;
+  std::string identity =
+      (me.identity.empty() ? "" : me.identity + ":") + std::to_string(n);
+  std::string name =
+      options.name.empty() ? "Process-" + identity : std::move(options.name);
+  state_ = std::make_shared<ProcessState>(ProcessState::Kind::kChild,
+                                          std::move(name), daemon);
+  state_->identity = std::move(identity);
+  state_->target = std::move(target);
+  cd::ScopedLock guard(state_->mu);
+  state_->runner = this;
+}
+
+Process::Process(std::shared_ptr<ProcessState> state) noexcept
+    : state_(std::move(state)) {}
+Process::Process(const Process& other) noexcept : state_(other.state_) {}
+
+Process& Process::operator=(const Process& other) noexcept {
+  if (this != &other) {
+    let_go();
+    state_ = other.state_;
+  }
+  return *this;
+}
+
+Process::~Process() { let_go(); }
+
+void Process::let_go() noexcept {
+  if (!state_) return;
+  cd::ScopedLock guard(state_->mu);
+  if (state_->runner == this) state_->runner = nullptr;
+}
+
+void Process::run() {
+  if (state_->target) (*state_->target)();
+}
+
+void Process::start() {
+  ProcessState& s = *state_;
+  {
+    cd::ScopedLock guard(s.mu);
+    s.check_open();
+    if (s.started) throw RuntimeError("cannot start a process twice");
+    if (s.creator != ::getpid()) {
+      throw RuntimeError(
+          "can only start a process object created by current process");
+    }
+    if (!s.target && s.runner == nullptr) {
+      throw RuntimeError(
+          "cannot start a Process whose run() object was destroyed");
+    }
+    s.started = true;
+  }
+  std::string my_name;
+  {
+    ProcessState& me = *multiprocessing_detail::current();
+    cd::ScopedLock guard(me.mu);
+    if (me.daemon) {
+      cd::ScopedLock undo(s.mu);
+      s.started = false;
+      throw RuntimeError("daemonic processes are not allowed to have children");
+    }
+    my_name = me.name;
+  }
+  static const bool finishes_at_exit = [] {
+    cd::at_exit(cd::ExitStage::kChildren,
+                multiprocessing_detail::finish_children);
+    return true;
+  }();
+  static_cast<void>(finishes_at_exit);
+  // Python's _cleanup: reap the children that ended, so that starting
+  // many short-lived processes leaves no zombies behind.
+  static_cast<void>(active_children());
+  multiprocessing_detail::warn_if_threaded();
+
+  // Without pidfds the sentinel is a pipe whose write end only the child
+  // holds: it reads end of file when the child is gone.
+  sys::Pipe fallback;
+  if (!multiprocessing_detail::pidfds_work()) fallback = sys::make_pipe();
+  multiprocessing_detail::flush_stdio();
+  const pid_t parent_pid = ::getpid();
+  const pid_t pid = ::fork();
+  if (pid == 0) {
+    fallback.read.reset();
+    static_cast<void>(fallback.write.release());
+    multiprocessing_detail::child_main(state_, my_name, parent_pid);
+  }
+  if (pid < 0) {
+    const int err = errno;
+    {
+      cd::ScopedLock guard(s.mu);
+      s.started = false;
+    }
+    throw_os_error(err);
+  }
+  {
+    cd::ScopedLock guard(s.mu);
+    s.pid = pid;
+    s.sentinel =
+        fallback.read ? std::move(fallback.read) : sys::pidfd_open(pid);
+  }
+  multiprocessing_detail::children().add(state_);
+}
+
+bool Process::join_until(const sys::Deadline& deadline) {
+  int sentinel = -1;
+  {
+    cd::ScopedLock guard(state_->mu);
+    state_->check_open();
+    if (state_->kind == ProcessState::Kind::kParent) {
+      // Python's _ParentProcess.join: wait for its sentinel.
+      sentinel = state_->sentinel.get();
+    } else if (state_->creator != ::getpid()) {
+      throw RuntimeError("can only join a child process");
+    }
+    if (sentinel < 0) {
+      if (state_->pid == 0) {
+        throw RuntimeError("can only join a started process");
+      }
+      if (state_->exitcode) return true;
+      sentinel = state_->sentinel.get();
+    }
+  }
+  if (!sys::wait_readable(sentinel, deadline)) return false;
+  if (state_->kind == ProcessState::Kind::kParent) return true;
+  cd::ScopedLock guard(state_->mu);
+  return state_->poll(true);
+}
+
+bool Process::is_alive() {
+  if (state_ == multiprocessing_detail::current()) return true;
+  cd::ScopedLock guard(state_->mu);
+  state_->check_open();
+  if (state_->kind == ProcessState::Kind::kParent) {
+    return !sys::wait_readable(state_->sentinel.get(),
+                               sys::Deadline::after(std::chrono::seconds(0)));
+  }
+  if (state_->creator != ::getpid()) {
+    throw RuntimeError("can only test a child process");
+  }
+  if (state_->pid == 0) return false;
+  return !state_->poll(false);
+}
+
+void Process::signal(int signum) {
+  cd::ScopedLock guard(state_->mu);
+  state_->check_open();
+  if (state_->creator != ::getpid() || state_->pid == 0) {
+    throw RuntimeError("can only signal a started child process");
+  }
+  // Not reaped yet (under the lock that reaping takes): the pid is still
+  // this child's, even if it has ended, so the signal cannot reach another
+  // process.
+  if (state_->exitcode) return;
+  if (::kill(state_->pid, signum) != 0 && errno != ESRCH) {
+    throw_os_error(errno);
+  }
+}
+
+void Process::terminate() { signal(SIGTERM); }
+void Process::kill() { signal(SIGKILL); }
+
+void Process::close() {
+  cd::ScopedLock guard(state_->mu);
+  if (state_->closed) return;
+  if (state_->kind == ProcessState::Kind::kChild && state_->pid != 0 &&
+      !state_->poll(false)) {
+    throw ValueError(
+        "Cannot close a process while it is still running. You should first "
+        "call join() or terminate().");
+  }
+  state_->sentinel.reset();
+  state_->closed = true;
+}
+
+std::optional<int> Process::exitcode() {
+  cd::ScopedLock guard(state_->mu);
+  state_->check_open();
+  state_->poll(false);
+  return state_->exitcode;
+}
+
+std::optional<pid_t> Process::pid() const {
+  cd::ScopedLock guard(state_->mu);
+  state_->check_open();
+  if (state_->pid == 0) return std::nullopt;
+  return state_->pid;
+}
+
+int Process::sentinel() const {
+  cd::ScopedLock guard(state_->mu);
+  state_->check_open();
+  if (!state_->sentinel) throw ValueError("process not started");
+  return state_->sentinel.get();
+}
+
+std::string Process::name() const {
+  cd::ScopedLock guard(state_->mu);
+  return state_->name;
+}
+
+void Process::set_name(std::string name) {
+  cd::ScopedLock guard(state_->mu);
+  state_->name = std::move(name);
+}
+
+bool Process::daemon() const {
+  cd::ScopedLock guard(state_->mu);
+  return state_->daemon;
+}
+
+void Process::set_daemon(bool daemon) {
+  cd::ScopedLock guard(state_->mu);
+  if (state_->started) throw RuntimeError("process has already started");
+  state_->daemon = daemon;
+}
+
+Process current_process() { return Process(multiprocessing_detail::current()); }
+
+std::optional<Process> parent_process() {
+  if (multiprocessing_detail::parent_state == nullptr) return std::nullopt;
+  return Process(*multiprocessing_detail::parent_state);
+}
+
+std::vector<Process> active_children() {
+  std::vector<Process> alive;
+  for (auto& s : multiprocessing_detail::children().snapshot()) {
+    bool ended = false;
+    {
+      cd::ScopedLock guard(s->mu);
+      ended = s->poll(false);
+    }
+    // Outside the lock: a handle's destructor takes it.
+    if (!ended) alive.push_back(s->handle());
+  }
+  return alive;
+}
+
+bool set_fork_warning(bool enabled) noexcept {
+  return multiprocessing_detail::fork_warning.exchange(
+      enabled, std::memory_order_relaxed);
+}
+
+}  // namespace concur::multiprocessing

@@ -1,0 +1,25 @@
+// Child processes: reaping them and reading how they ended, the OS calls
+// that multiprocessing and subprocess share.
+#pragma once
+
+#include <sys/types.h>
+
+#include <optional>
+
+namespace concur::sys {
+
+// How a process ended, as Python reports it: its exit status, or minus the
+// number of the signal that killed it.
+int returncode_of(int wait_status) noexcept;
+
+// Reaps child `pid` if it has ended (waiting for that when `block`), and
+// returns its returncode_of; empty while it runs. Retries on EINTR; throws
+// ChildProcessError when `pid` is not an unreaped child of this process
+// (another part of the program reaped it, or SIGCHLD is ignored).
+std::optional<int> reap(pid_t pid, bool block);
+
+// The threads this process has now, as the kernel counts them (every
+// thread, not only those concur started); 0 if it cannot tell.
+int thread_count() noexcept;
+
+}  // namespace concur::sys
