@@ -4,10 +4,11 @@
 
 JOBS ?= $(shell nproc)
 PREFIX ?= /usr/local
+FUZZ_SECONDS ?= 30
 CMAKE_BUILD = cmake --build --preset
 
 .PHONY: all deps tour test check-tsan check-asan check-clang check-chaos \
-        bench install format tidy clean
+        fuzz bench install format tidy clean
 
 all: test
 
@@ -42,6 +43,23 @@ check-clang: deps build/clang/CMakeCache.txt
 check-chaos: deps build/chaos/CMakeCache.txt
 	$(CMAKE_BUILD) chaos -j $(JOBS)
 	ctest --preset chaos
+
+# Every libFuzzer target in fuzz/ (concur_<name>_fuzz), each for
+# FUZZ_SECONDS on the corpus its concur_<name>_corpus generates into
+# build/fuzz/corpus/<name>/; fails on the first crash, leak or UB report
+# (the input is left in build/fuzz/artifacts/).
+fuzz: deps build/fuzz/CMakeCache.txt
+	$(CMAKE_BUILD) fuzz -j $(JOBS) --target concur_fuzz
+	@set -e; mkdir -p build/fuzz/artifacts; \
+	for fuzzer in build/fuzz/fuzz/concur_*_fuzz; do \
+	  name=$${fuzzer##*/concur_}; name=$${name%_fuzz}; \
+	  corpus=build/fuzz/corpus/$$name; mkdir -p $$corpus; \
+	  if [ -x build/fuzz/fuzz/concur_$${name}_corpus ]; then \
+	    build/fuzz/fuzz/concur_$${name}_corpus $$corpus; fi; \
+	  echo "fuzz: $$name for $(FUZZ_SECONDS) s"; \
+	  $$fuzzer -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 \
+	    -artifact_prefix=build/fuzz/artifacts/$$name- $$corpus; \
+	done
 
 bench: deps build/release/CMakeCache.txt
 	$(CMAKE_BUILD) release -j $(JOBS) --target concur_bench

@@ -106,6 +106,12 @@ TWO_THREADS = "2 std::threads, tasks dealt out"
 RESULT_LOOP = "result() of each, in order"
 TWO_THREAD_LOOP = "2 std::threads, a loop each"
 
+MULTIPROCESSING = "concur_multiprocessing_bench"
+PY_MULTIPROCESSING = "multiprocessing_peer.py"
+INTERPROCESS = "peer_interprocess_bench"  # Boost.Interprocess
+BOOST_MQ = "Boost.Interprocess message_queue"
+RAW_PIPE = "raw pipe(2), 64 KiB writes"
+
 QUEUE = "concur_queue_bench"
 PY_QUEUE = "queue_peer.py"
 MOODYCAMEL = "moodycamel::BlockingConcurrentQueue"
@@ -293,6 +299,44 @@ WORKLOADS = (
              binary=QUEUE, concur="simple_queue_2p2c/concur",
              peers=(Peer(MOODYCAMEL, "queue_2p2c/moodycamel", 1.0),),
              python=PY_QUEUE),
+    # Targets as ratios of times: >= 3x Boost's throughput is a time ratio
+    # of at most 1/3; within 2x of the in-process queue, at most 2.
+    Workload(name="mp_queue_1p1c",
+             what="multiprocessing::Queue<int>, 1 producer process -> 1 "
+                  "consumer process (1/throughput)",
+             binary=MULTIPROCESSING, concur="mp_queue_1p1c/concur",
+             peers=(Peer(BOOST_MQ, "mp_queue_1p1c/boost", 1 / 3,
+                         INTERPROCESS),
+                    Peer("queue::Queue<int> between 2 threads",
+                         "queue_1p1c/concur", 2.0, QUEUE)),
+             python=PY_MULTIPROCESSING, max_ns=100.0,
+             limit="10M items/s"),
+    Workload(name="mp_queue_2p2c",
+             what="multiprocessing::Queue<int>, 2 producer -> 2 consumer "
+                  "processes (1/throughput)",
+             binary=MULTIPROCESSING, concur="mp_queue_2p2c/concur",
+             peers=(Peer(BOOST_MQ, "mp_queue_2p2c/boost", 1 / 3,
+                         INTERPROCESS),
+                    Peer("queue::Queue<int> between 4 threads",
+                         "queue_2p2c/concur", 2.0, QUEUE)),
+             python=PY_MULTIPROCESSING),
+    Workload(name="mp_queue_64k",
+             what="multiprocessing::Queue of 64 KiB items between 2 "
+                  "processes (time per item)",
+             binary=MULTIPROCESSING, concur="mp_queue_64k/concur",
+             peers=(Peer(RAW_PIPE, "mp_queue_64k/raw_pipe", None),),
+             python=PY_MULTIPROCESSING),
+    Workload(name="pipe_64k",
+             what="one-way Pipe, send_bytes/recv_bytes_into of 64 KiB "
+                  "(time per block; >= 0.9x a raw pipe's bytes/s)",
+             binary=MULTIPROCESSING, concur="pipe_64k/concur",
+             peers=(Peer(RAW_PIPE, "pipe_64k/raw_pipe", 1 / 0.9),),
+             python=PY_MULTIPROCESSING),
+    Workload(name="process_start",
+             what="Process start + join of a child that does nothing",
+             binary=MULTIPROCESSING, concur="process_start/concur",
+             peers=(Peer("fork + waitpid", "process_start/fork", 1.2),),
+             python=PY_MULTIPROCESSING),
 )
 
 

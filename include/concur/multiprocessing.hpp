@@ -45,19 +45,42 @@
 
 #include <chrono>
 #include <cstddef>
+#include <cstdint>
+#include <limits>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
+#include <string_view>
 #include <type_traits>
 #include <utility>
 #include <vector>
 
+#include "concur/codec.hpp"
 #include "concur/detail/sys/deadline.hpp"
 #include "concur/errors.hpp"
 #include "concur/os.hpp"
 #include "concur/threading.hpp"
 
 namespace concur::multiprocessing {
+
+// The base of multiprocessing's own errors (Python's ProcessError).
+CONCUR_DEFINE_ERROR(ProcessError, Error);
+
+// recv_bytes_into() was given a buffer too small for the message; the
+// message is in message() (Python's BufferTooShort, whose args[0] it is).
+class BufferTooShort : public ProcessError {
+ public:
+  explicit BufferTooShort(std::vector<std::byte> message)
+      : ProcessError("buffer too small for a message of " +
+                     std::to_string(message.size()) + " bytes"),
+        message_(std::move(message)) {}
+  CONCUR_ERROR_TYPE_NAME(BufferTooShort)
+  const std::vector<std::byte>& message() const noexcept { return message_; }
+
+ private:
+  std::vector<std::byte> message_;
+};
 
 class Process;
 
@@ -188,6 +211,136 @@ std::optional<Process> parent_process();
 // are reaped on the way.
 std::vector<Process> active_children();
 
+// ---------------------------------------------------------------------------
+// Connection — Python's multiprocessing.connection.Connection: one end of a
+// Pipe, carrying whole messages between processes (or threads): bytes
+// (send_bytes, recv_bytes) or encoded values (send, recv<T>; see
+// codec.hpp for what can be encoded).
+//
+// Thread safety: every member but close() may be called from many threads
+// at once: messages sent together never interleave, and each recv takes
+// one whole message. (Python's Connection is not safe so.) close() must not
+// race with other calls on the same end, as closing any descriptor must
+// not; a blocked recv learns of the peer's close as EOFError.
+//
+// Differences from Python: recv<T>() names the type it expects, and a
+// message that holds another type raises TypeError naming both (the wire
+// carries the type's fingerprint); a message that is not a valid encoding
+// raises ValueError or EOFError, never undefined behaviour. Messages are
+// framed by an 8-byte length, so none is too large to send. Writing to a
+// connection whose reader has gone raises BrokenPipeError: the first Pipe()
+// ignores SIGPIPE unless the program chose its own disposition for it, as
+// Python does at startup.
+class Connection {
+ public:
+  static constexpr std::size_t kUnlimited =
+      std::numeric_limits<std::size_t>::max();
+
+  // A closed connection.
+  Connection() noexcept;
+  // Takes over descriptor `fd` (a pipe end or a stream socket).
+  Connection(int fd, bool readable, bool writable);
+  Connection(Connection&& other) noexcept;
+  Connection& operator=(Connection&& other) noexcept;
+  ~Connection();
+
+  void send_bytes(std::span<const std::byte> data);
+  void send_bytes(std::string_view text) {
+    send_bytes(std::as_bytes(std::span(text.data(), text.size())));
+  }
+  // The next message. EOFError once the peer has closed and nothing is
+  // left; OSError ("bad message length") for a message longer than
+  // `maxlength`, after which the connection is unusable, as in Python.
+  std::vector<std::byte> recv_bytes(std::size_t maxlength = kUnlimited);
+  // The next message, into `buffer`; returns its length. BufferTooShort
+  // (holding the message) if it does not fit.
+  std::size_t recv_bytes_into(std::span<std::byte> buffer);
+
+  // Encodes `obj` with its type's fingerprint and sends it as one message.
+  template <codec::Encodable T>
+  void send(const T& obj) {
+    codec::Buffer buffer;
+    codec::Writer writer(buffer);
+    codec::encode_tagged(writer, obj);
+    send_bytes(buffer.bytes());
+  }
+  // Receives one message holding a T. TypeError if it holds another type;
+  // ValueError or EOFError if it is not a whole, valid encoding.
+  template <codec::Encodable T>
+  T recv() {
+    std::optional<T> value;
+    receive_with(
+        [](void* out, std::span<const std::byte> message) {
+          codec::Reader reader(message);
+          static_cast<std::optional<T>*>(out)->emplace(
+              codec::decode_tagged<T>(reader));
+          if (reader.remaining() != 0) {
+            throw ValueError("codec: " + std::to_string(reader.remaining()) +
+                             " bytes left after a whole value in a message");
+          }
+        },
+        &value);
+    return std::move(*value);
+  }
+
+  // Whether a message (or the end of file) is waiting: poll() returns at
+  // once, poll(timeout) waits at most that long.
+  bool poll() {
+    return poll_until(sys::Deadline::after(std::chrono::seconds(0)));
+  }
+  template <class Rep, class Period>
+  bool poll(std::chrono::duration<Rep, Period> timeout) {
+    return poll_until(sys::Deadline::after(timeout));
+  }
+
+  void close() noexcept;
+  bool closed() const noexcept { return fd_ < 0; }
+  bool readable() const noexcept { return readable_; }
+  bool writable() const noexcept { return writable_; }
+  // The descriptor; OSError once closed.
+  int fileno() const;
+
+ private:
+  struct Locks;
+  void check(bool readable_side) const;
+  bool poll_until(const sys::Deadline& deadline);
+  // Receives one message under the receive lock and hands it to `consume`
+  // while the lock is held (the bytes live in this connection's buffer).
+  void receive_with(void (*consume)(void*, std::span<const std::byte>),
+                    void* context);
+  // Under the receive lock.
+  std::uint64_t read_header(std::size_t maxlength);
+  void read_payload(std::span<std::byte> into);
+  void read_payload(std::uint64_t length, std::vector<std::byte>& into);
+
+  int fd_ = -1;
+  bool readable_ = false;
+  bool writable_ = false;
+  bool broken_ = false;
+  std::unique_ptr<Locks> locks_;
+};
+
+// Python's multiprocessing.Pipe: two connected Connections. Duplex (the
+// default), both ends send and receive (a Unix stream socket pair);
+// otherwise the first end only receives and the second only sends (a
+// pipe, of 1 MiB where the system allows, so that messages of 64 KiB and
+// more go through without a wake-up per 64 KiB). Both descriptors are
+// close-on-exec.
+std::pair<Connection, Connection> Pipe(bool duplex = true);
+
+namespace connection {
+// Python's multiprocessing.connection.wait: the connections among
+// `connections` that have a message or end of file waiting, after at most
+// `timeout` (empty: no limit); empty when the time ran out.
+std::vector<Connection*> wait(
+    std::span<Connection* const> connections,
+    std::optional<std::chrono::nanoseconds> timeout = std::nullopt);
+// The same for descriptors, such as Process::sentinel().
+std::vector<int> wait(
+    std::span<const int> fds,
+    std::optional<std::chrono::nanoseconds> timeout = std::nullopt);
+}  // namespace connection
+
 // CPUs in the system, and those this process may run on (its affinity).
 inline std::size_t cpu_count() noexcept { return os::cpu_count(); }
 inline std::size_t process_cpu_count() noexcept {
@@ -200,3 +353,8 @@ inline std::size_t process_cpu_count() noexcept {
 bool set_fork_warning(bool enabled) noexcept;
 
 }  // namespace concur::multiprocessing
+
+#include "concur/detail/mp_queue.hpp"
+#include "concur/detail/mp_shared_memory.hpp"
+#include "concur/detail/mp_sharedctypes.hpp"
+#include "concur/detail/mp_synchronize.hpp"

@@ -1,10 +1,10 @@
 #include <fcntl.h>
 #include <signal.h>
+#include <stdio_ext.h>
 #include <unistd.h>
 
 #include <atomic>
 #include <cstdio>
-#include <iostream>
 #include <memory>
 #include <string>
 #include <utility>
@@ -105,24 +105,54 @@ Children& children() {
   return *c;
 }
 
-// This process, and the one that started it (null in the main process).
-// Replaced in a child before its run() starts, while it has one thread.
-std::shared_ptr<ProcessState>* current_state = nullptr;
-std::shared_ptr<ProcessState>* parent_state = nullptr;
+// This process. Set in a child before its run() starts, while it has one
+// thread; a plain pointer (the child's own Process keeps the state alive),
+// so that setting it writes one word where a child writes as little as it
+// can: every page it writes first is copied.
+ProcessState* current_raw = nullptr;
 
-std::shared_ptr<ProcessState>& current() {
+std::shared_ptr<ProcessState> current() {
   static const bool made = [] {
-    auto s = std::make_shared<ProcessState>(ProcessState::Kind::kCurrent,
-                                            "MainProcess", false);
-    s->creator = ::getppid();
-    cd::ScopedLock guard(s->mu);
-    s->started = true;
-    s->pid = ::getpid();
-    current_state = new std::shared_ptr<ProcessState>(std::move(s));
+    auto* s = new std::shared_ptr<ProcessState>(std::make_shared<ProcessState>(
+        ProcessState::Kind::kCurrent, "MainProcess", false));
+    ProcessState& main = **s;
+    main.creator = ::getppid();
+    cd::ScopedLock guard(main.mu);
+    main.started = true;
+    main.pid = ::getpid();
+    current_raw = &main;
     return true;
   }();
   static_cast<void>(made);
-  return *current_state;
+  return current_raw->shared_from_this();
+}
+
+// The process that started this one, made when first asked for: its pid
+// and name (which lives on in the child's copy of the parent's memory) are
+// all a child records when it starts.
+pid_t parent_pid = 0;
+const std::string* parent_name = nullptr;
+threading::Lock parent_mu;
+std::shared_ptr<ProcessState> parent_state CONCUR_GUARDED_BY(parent_mu);
+
+std::shared_ptr<ProcessState> parent() {
+  if (parent_pid == 0) return nullptr;
+  cd::ScopedLock guard(parent_mu);
+  if (!parent_state) {
+    auto s = std::make_shared<ProcessState>(ProcessState::Kind::kParent,
+                                            *parent_name, false);
+    cd::ScopedLock state_guard(s->mu);
+    s->started = true;
+    s->pid = parent_pid;
+    s->creator = 0;
+    // A parent that has died left no process to refer to: the sentinel is
+    // then a pipe at end of file, as readable as a pidfd of a process that
+    // ended.
+    if (::getppid() == parent_pid) s->sentinel = sys::pidfd_open(parent_pid);
+    if (!s->sentinel) s->sentinel = sys::make_pipe().read;
+    parent_state = s;
+  }
+  return parent_state;
 }
 
 // Relaxed: the counter only hands out distinct numbers; a child resets it
@@ -159,43 +189,29 @@ void warn_if_threaded() {
   std::fputs(text.c_str(), stderr);
 }
 
+// Python flushes sys.stdout and sys.stderr around fork; here C stdio's,
+// which std::cout and std::cerr write through (unless the program called
+// sync_with_stdio(false)). __fpending only reads, so a child with nothing
+// to flush does not copy libc's pages by locking the streams.
 void flush_stdio() {
-  std::cout.flush();
-  std::cerr.flush();
-  std::fflush(nullptr);
+  if (__fpending(stdout) != 0) std::fflush(stdout);
+  if (__fpending(stderr) != 0) std::fflush(stderr);
 }
 
 // In the child, with one thread: it is `self` now, started by `parent`.
 [[noreturn]] void child_main(std::shared_ptr<ProcessState> self,
-                             const std::string& parent_name, pid_t parent_pid) {
+                             const std::string& my_parent_name, pid_t parent) {
   // Python's child reads its stdin from /dev/null.
-  const int devnull = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
-  if (devnull >= 0) {
-    ::dup2(devnull, STDIN_FILENO);
-    ::close(devnull);
-  }
-  auto parent = std::make_shared<ProcessState>(ProcessState::Kind::kParent,
-                                               parent_name, false);
-  {
-    cd::ScopedLock guard(parent->mu);
-    parent->started = true;
-    parent->pid = parent_pid;
-    parent->creator = 0;
-    // A parent that died before this ran left no process to refer to: the
-    // sentinel is then a pipe at end of file, as readable as a pidfd of a
-    // process that ended.
-    if (::getppid() == parent_pid)
-      parent->sentinel = sys::pidfd_open(parent_pid);
-    if (!parent->sentinel) parent->sentinel = sys::make_pipe().read;
-  }
-  parent_state = new std::shared_ptr<ProcessState>(std::move(parent));
+  static_cast<void>(sys::stdin_from_devnull());
+  parent_pid = parent;
+  parent_name = &my_parent_name;
   Process* runner = nullptr;
   {
     cd::ScopedLock guard(self->mu);
     self->pid = ::getpid();
     runner = self->runner;
   }
-  current_state = new std::shared_ptr<ProcessState>(self);
+  current_raw = self.get();
   name_counter.store(0, std::memory_order_relaxed);
   warned.store(false, std::memory_order_relaxed);
 
@@ -221,7 +237,7 @@ void flush_stdio() {
   }
   cd::run_child_exit_sequence();
   flush_stdio();
-  ::_exit(code);
+  sys::exit_now(code);
 }
 
 }  // namespace
@@ -477,8 +493,9 @@ void Process::set_daemon(bool daemon) {
 Process current_process() { return Process(multiprocessing_detail::current()); }
 
 std::optional<Process> parent_process() {
-  if (multiprocessing_detail::parent_state == nullptr) return std::nullopt;
-  return Process(*multiprocessing_detail::parent_state);
+  auto parent = multiprocessing_detail::parent();
+  if (!parent) return std::nullopt;
+  return Process(std::move(parent));
 }
 
 std::vector<Process> active_children() {

@@ -2,7 +2,9 @@
 
 #include <fcntl.h>
 #include <poll.h>
+#include <signal.h>
 #include <sys/syscall.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -51,6 +53,46 @@ void write_all(int fd, std::span<const std::byte> data) {
     if (n < 0) fail();
     data = data.subspan(static_cast<std::size_t>(n));
   }
+}
+
+void write_all(int fd, std::span<const std::byte> first,
+               std::span<const std::byte> second) {
+  while (!first.empty()) {
+    iovec parts[2] = {{const_cast<std::byte*>(first.data()), first.size()},
+                      {const_cast<std::byte*>(second.data()), second.size()}};
+    const long n = retry_on_eintr([&] { return ::writev(fd, parts, 2); });
+    if (n < 0) fail();
+    const auto written = static_cast<std::size_t>(n);
+    if (written < first.size()) {
+      first = first.subspan(written);
+    } else {
+      second = second.subspan(written - first.size());
+      first = {};
+    }
+  }
+  write_all(fd, second);
+}
+
+std::size_t read_full(int fd, std::span<std::byte> buffer) {
+  std::size_t done = 0;
+  while (done < buffer.size()) {
+    const std::size_t n = read_some(fd, buffer.subspan(done));
+    if (n == 0) break;
+    done += n;
+  }
+  return done;
+}
+
+void ignore_sigpipe() noexcept {
+  static const bool done = [] {
+    struct sigaction current {};
+    if (::sigaction(SIGPIPE, nullptr, &current) == 0 &&
+        current.sa_handler == SIG_DFL) {
+      ::signal(SIGPIPE, SIG_IGN);
+    }
+    return true;
+  }();
+  static_cast<void>(done);
 }
 
 void set_nonblocking(int fd, bool on) {

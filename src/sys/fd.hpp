@@ -62,6 +62,19 @@ std::size_t read_some(int fd, std::span<std::byte> buffer);
 // failure stays written.
 void write_all(int fd, std::span<const std::byte> data);
 
+// The same for two buffers, one after the other, in one writev where the
+// descriptor takes them at once (a frame's header and its payload).
+void write_all(int fd, std::span<const std::byte> first,
+               std::span<const std::byte> second);
+// Reads until `buffer` is full or the end of file; returns the bytes read
+// (fewer than asked only at end of file). Retries on EINTR; throws OSError.
+std::size_t read_full(int fd, std::span<std::byte> buffer);
+
+// Makes writes to a pipe or socket whose reader has gone fail with EPIPE
+// (BrokenPipeError) instead of killing the process with SIGPIPE, as Python
+// does at startup, unless the program has chosen a disposition of its own.
+void ignore_sigpipe() noexcept;
+
 void set_nonblocking(int fd, bool on);
 
 // Waits until `fd` is readable (data, end of file, or an ended process

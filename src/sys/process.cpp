@@ -1,6 +1,7 @@
 #include "sys/process.hpp"
 
 #include <fcntl.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -26,6 +27,21 @@ std::optional<int> reap(pid_t pid, bool block) {
   if (rc < 0) throw_os_error(errno);
   if (rc == 0) return std::nullopt;
   return returncode_of(status);
+}
+
+bool stdin_from_devnull() noexcept {
+  const long fd =
+      ::syscall(SYS_openat, AT_FDCWD, "/dev/null", O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return false;
+  // dup3 without O_CLOEXEC: descriptor 0 stays open across exec.
+  const bool ok =
+      fd == STDIN_FILENO || ::syscall(SYS_dup3, fd, STDIN_FILENO, 0) == 0;
+  if (fd != STDIN_FILENO) ::close(static_cast<int>(fd));
+  return ok;
+}
+
+void exit_now(int code) noexcept {
+  for (;;) ::syscall(SYS_exit_group, code);
 }
 
 int thread_count() noexcept {

@@ -18,6 +18,16 @@ int returncode_of(int wait_status) noexcept;
 // (another part of the program reaped it, or SIGCHLD is ignored).
 std::optional<int> reap(pid_t pid, bool block);
 
+// For a child just forked, which should write as few pages as it can (each
+// page it first writes is copied): these make raw system calls through
+// syscall(), which the parent has already bound, rather than call libc
+// functions the parent never called, whose lazy binding in every child
+// costs a page copy and a symbol lookup.
+// Points stdin at /dev/null, as Python's children do; false if it failed.
+bool stdin_from_devnull() noexcept;
+// Ends the process at once with `code`, running nothing (_exit).
+[[noreturn]] void exit_now(int code) noexcept;
+
 // The threads this process has now, as the kernel counts them (every
 // thread, not only those concur started); 0 if it cannot tell.
 int thread_count() noexcept;

@@ -1,0 +1,145 @@
+#!/usr/bin/env python3
+"""Python's multiprocessing on the workloads of bench/multiprocessing_bench.cpp.
+
+mp_queue_*: integers from P producer processes to C consumer processes
+through one multiprocessing.Queue; mp_queue_64k and pipe_64k: 64 KiB bytes
+objects from one process to another through a Queue and through a one-way
+Pipe (send_bytes / recv_bytes); process_start: start and join a process
+that does nothing. Processes are forked (the "fork" context, as concur's
+Process), and wait on a Barrier so that the clock starts when all are
+ready; it stops when the last is joined. Times are per item, per block or
+per process. Every workload runs a few times; the median is reported.
+
+Prints one JSON object on stdout, in the format of threading_peer.py.
+"""
+
+import multiprocessing
+import time
+
+import peer_harness
+
+CTX = multiprocessing.get_context("fork")
+BLOCK = bytes(range(256)) * 256  # 64 KiB
+
+
+def _produce(q, ready, n):
+    ready.wait()
+    put = q.put
+    for i in range(n):
+        put(i)
+
+
+def _consume(q, ready, n):
+    ready.wait()
+    get = q.get
+    for _ in range(n):
+        get()
+
+
+def transfer(producers, consumers, items):
+    q = CTX.Queue()
+    ready = CTX.Barrier(producers + consumers + 1)
+    procs = [CTX.Process(target=_produce, args=(q, ready, items // producers))
+             for _ in range(producers)]
+    procs += [CTX.Process(target=_consume, args=(q, ready, items // consumers))
+              for _ in range(consumers)]
+    for p in procs:
+        p.start()
+    ready.wait()
+    start = time.perf_counter_ns()
+    for p in procs:
+        p.join()
+    return time.perf_counter_ns() - start, items
+
+
+def _send_blocks(q, ready, n):
+    ready.wait()
+    for _ in range(n):
+        q.put(BLOCK)
+
+
+def _receive_blocks(q, ready, n):
+    ready.wait()
+    for _ in range(n):
+        assert len(q.get()) == len(BLOCK)
+
+
+def queue_blocks(blocks):
+    q = CTX.Queue()
+    ready = CTX.Barrier(3)
+    procs = [CTX.Process(target=_send_blocks, args=(q, ready, blocks)),
+             CTX.Process(target=_receive_blocks, args=(q, ready, blocks))]
+    for p in procs:
+        p.start()
+    ready.wait()
+    start = time.perf_counter_ns()
+    for p in procs:
+        p.join()
+    return time.perf_counter_ns() - start, blocks
+
+
+def _pipe_send(conn, ready, n):
+    ready.wait()
+    for _ in range(n):
+        conn.send_bytes(BLOCK)
+
+
+def _pipe_receive(conn, ready, n):
+    ready.wait()
+    for _ in range(n):
+        assert len(conn.recv_bytes()) == len(BLOCK)
+
+
+def pipe_blocks(blocks):
+    reader, writer = CTX.Pipe(duplex=False)
+    ready = CTX.Barrier(3)
+    procs = [CTX.Process(target=_pipe_send, args=(writer, ready, blocks)),
+             CTX.Process(target=_pipe_receive, args=(reader, ready, blocks))]
+    for p in procs:
+        p.start()
+    ready.wait()
+    start = time.perf_counter_ns()
+    for p in procs:
+        p.join()
+    return time.perf_counter_ns() - start, blocks
+
+
+def _nothing():
+    pass
+
+
+def process_start(count):
+    start = time.perf_counter_ns()
+    for _ in range(count):
+        p = CTX.Process(target=_nothing)
+        p.start()
+        p.join()
+    return time.perf_counter_ns() - start, count
+
+
+# Operations per sample, for 0.1-0.5 s a sample here (a Queue moves about
+# 100k items/s between processes).
+WORKLOADS = {
+    "mp_queue_1p1c": (lambda n: transfer(1, 1, n), 40_000),
+    "mp_queue_2p2c": (lambda n: transfer(2, 2, n), 40_000),
+    "mp_queue_64k": (queue_blocks, 2_000),
+    "pipe_64k": (pipe_blocks, 4_000),
+    "process_start": (process_start, 200),
+}
+
+
+def main():
+    args = peer_harness.parse_args(__doc__.splitlines()[0], WORKLOADS)
+    samples = 3 if args.quick else 5
+    scale = 0.25 if args.quick else 1.0
+    results = {}
+    for name in args.only or WORKLOADS:
+        function, ops = WORKLOADS[name]
+        ops = max(4, int(ops * scale) // 4 * 4)
+        results[name] = peer_harness.measure(function, ops, samples,
+                                             max(4, ops // 100 // 4 * 4))
+    peer_harness.emit(results)
+
+
+if __name__ == "__main__":
+    main()
