@@ -354,7 +354,11 @@ bool set_fork_warning(bool enabled) noexcept;
 
 }  // namespace concur::multiprocessing
 
+// The rest of the module, in the order they build on one another.
 #include "concur/detail/mp_queue.hpp"
-#include "concur/detail/mp_shared_memory.hpp"
-#include "concur/detail/mp_sharedctypes.hpp"
+
 #include "concur/detail/mp_synchronize.hpp"
+
+#include "concur/detail/mp_sharedctypes.hpp"
+
+#include "concur/detail/mp_shared_memory.hpp"
