@@ -111,11 +111,15 @@ Children& children() {
 // can: every page it writes first is copied.
 ProcessState* current_raw = nullptr;
 
+// The main process's state; never destroyed (exit handlers ask for it).
+std::shared_ptr<ProcessState>* main_process = nullptr;
+
 std::shared_ptr<ProcessState> current() {
   static const bool made = [] {
-    auto* s = new std::shared_ptr<ProcessState>(std::make_shared<ProcessState>(
-        ProcessState::Kind::kCurrent, "MainProcess", false));
-    ProcessState& main = **s;
+    main_process =
+        new std::shared_ptr<ProcessState>(std::make_shared<ProcessState>(
+            ProcessState::Kind::kCurrent, "MainProcess", false));
+    ProcessState& main = **main_process;
     main.creator = ::getppid();
     cd::ScopedLock guard(main.mu);
     main.started = true;
