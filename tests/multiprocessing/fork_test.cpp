@@ -70,8 +70,15 @@ TEST(Fork, NoWarningWhenTurnedOffOrSingleThreaded) {
 TEST(Fork, OtherThreadsCountAsEndedInTheChild) {
   mp::set_fork_warning(false);
   Gate gate;
-  threading::Thread t({.name = "blocked"}, [&gate] { gate.wait(); });
+  threading::Event parked;
+  threading::Thread t({.name = "blocked"}, [&gate, &parked] {
+    parked.set();
+    gate.wait();
+  });
   t.start();
+  // Fork only once the thread is past its start-up, whose allocations
+  // could hold a sanitizer allocator's lock (not protected across fork).
+  parked.wait();
   ExpectInChild([&t] {
     // Only the forking thread exists; the other's handle joins at once,
     // and a thread started here runs and joins.
@@ -112,6 +119,17 @@ TEST(Fork, InheritedThreadPoolIsBrokenAndDoesNotHang) {
   mp::set_fork_warning(false);
   concur::futures::ThreadPoolExecutor pool(2);
   EXPECT_EQ(pool.submit([] { return 1; }).result(), 1);
+  // Fork while both workers are parked (one in a task, one idle), not
+  // freeing a finished task: a sanitizer allocator's lock is not
+  // protected across fork.
+  Gate gate;
+  threading::Event parked;
+  auto blocked = pool.submit([&gate, &parked] {
+    parked.set();
+    gate.wait();
+    return 0;
+  });
+  parked.wait();
   ExpectInChild([&pool] {
     bool broken = false;
     try {
@@ -125,6 +143,8 @@ TEST(Fork, InheritedThreadPoolIsBrokenAndDoesNotHang) {
     concur::futures::ThreadPoolExecutor own(2);
     return broken && own.submit([] { return 3; }).result() == 3;
   });
+  gate.open();
+  EXPECT_EQ(blocked.result(), 0);
   // The parent's pool is untouched.
   EXPECT_EQ(pool.submit([] { return 4; }).result(), 4);
   mp::set_fork_warning(true);
