@@ -8,8 +8,11 @@
 //    +-- Error                        Python's Exception; also a std::exception
 //    |    +-- RuntimeError
 //    |    |    +-- threading::BrokenBarrierError
+//    |    |    +-- futures::WorkerDiedError
 //    |    |    +-- futures::BrokenExecutor
 //    |    |         +-- futures::BrokenThreadPool
+//    |    |         +-- futures::BrokenProcessPool
+//    |    +-- futures::RemoteError     a worker process's foreign exception
 //    |    +-- ValueError
 //    |    +-- TypeError
 //    |    +-- EOFError

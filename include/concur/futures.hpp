@@ -65,6 +65,9 @@ CONCUR_DEFINE_ERROR(InvalidStateError, Error);
 CONCUR_DEFINE_ERROR(BrokenExecutor, RuntimeError);
 // A worker's initializer failed: pending and later tasks fail with this.
 CONCUR_DEFINE_ERROR(BrokenThreadPool, BrokenExecutor);
+// A worker process died (or its initializer failed): the process pool's
+// running, pending and later tasks fail with this.
+CONCUR_DEFINE_ERROR(BrokenProcessPool, BrokenExecutor);
 using concur::TimeoutError;
 
 template <class T>
@@ -796,3 +799,5 @@ template <class Range, class Rep, class Period>
 }  // namespace concur::futures
 
 #include "concur/detail/futures_impl.hpp"
+// After the executor base it derives from.
+#include "concur/detail/process_pool.hpp"

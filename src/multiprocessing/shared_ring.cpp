@@ -422,9 +422,40 @@ class Consumer {
   RingHeader& h_;
 };
 
+// Commits a whole item when the claim has returned or thrown: the item is
+// taken either way, and a consumer that dies inside the claim leaves it.
+struct Commit {
+  Consumer& c;
+  std::uint64_t head;
+  std::size_t bytes;
+  ~Commit() { c.commit(head, bytes, 1); }
+};
+
 }  // namespace
 
+std::uint32_t SharedRing::taken() const noexcept {
+  return items_of(header().head.load(std::memory_order_acquire));
+}
+
 bool SharedRing::get(Consume consume, void* context, const Deadline& deadline) {
+  struct Adapter {
+    Consume consume;
+    void* context;
+    bool lost;
+  } adapter{consume, context, false};
+  auto claim = [](void* a, std::uint32_t, std::span<const std::byte> in,
+                  bool lost) {
+    auto& self = *static_cast<Adapter*>(a);
+    self.lost = lost;
+    if (!lost) self.consume(self.context, in);
+  };
+  for (;;) {
+    if (!take(claim, &adapter, deadline)) return false;
+    if (!adapter.lost) return true;
+  }
+}
+
+bool SharedRing::take(Claim claim, void* context, const Deadline& deadline) {
   RingHeader& h = header();
   Consumer c(h);
   if (!c.lock(deadline)) return false;
@@ -478,13 +509,8 @@ bool SharedRing::get(Consume consume, void* context, const Deadline& deadline) {
         // out through put_mu) left nothing to deliver.
         assembling = false;
         h.get_streaming = false;
-        struct Commit {
-          Consumer& c;
-          std::uint64_t head;
-          std::size_t bytes;
-          ~Commit() { c.commit(head, bytes, 1); }
-        } commit{c, head, bytes};
-        consume(context, payload);
+        const Commit commit{c, head, bytes};
+        claim(context, items_of(head), payload, false);
         return true;
       }
       case kFirst: {
@@ -508,18 +534,19 @@ bool SharedRing::get(Consume consume, void* context, const Deadline& deadline) {
         }
         c.commit(head, bytes, 0);
         continue;
-      case kLast:
+      case kLast: {
         // Without a stream open this ends one whose reader died: the item
-        // still leaves the count.
+        // leaves the count, reported lost.
+        const Commit commit{c, head, bytes};
         if (!assembling) {
-          c.commit(head, bytes, 1);
-          continue;
+          claim(context, items_of(head), {}, true);
+          return true;
         }
         assembly.insert(assembly.end(), payload.begin(), payload.end());
-        c.commit(head, bytes, 1);
         h.get_streaming = false;
-        consume(context, assembly);
+        claim(context, items_of(head), assembly, false);
         return true;
+      }
     }
     // A kFirst too short to hold its size.
     c.commit(head, bytes, 0);

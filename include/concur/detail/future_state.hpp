@@ -194,6 +194,8 @@ class StateBase {
   std::atomic<StateBase*> next_in_queue{nullptr};
 
  protected:
+  friend struct RemoteCompletion;  // an executor whose calls run elsewhere
+
   virtual ~StateBase() {
     if (listeners_ != nullptr) drop_listeners();
   }

@@ -72,6 +72,19 @@ class SharedRing {
   // first. If `consume` throws, the item is gone and the error propagates.
   bool get(Consume consume, void* context, const sys::Deadline& deadline);
 
+  // For a consumer that must account for every item (the process pool):
+  // `claim` gets the item's index (the count of items put before it, modulo
+  // 2^24) and its bytes, and runs before the item counts as taken, so a
+  // consumer that dies inside it leaves the item to the next one. An item
+  // whose bytes are gone (its earlier reader died while it was streamed) is
+  // passed with `lost` set and no bytes, where get() skips it.
+  using Claim = void (*)(void* context, std::uint32_t index,
+                         std::span<const std::byte> in, bool lost);
+  bool take(Claim claim, void* context, const sys::Deadline& deadline);
+  // The count of items taken so far, modulo 2^24: item `index` is taken
+  // once the distance from it to this count is in [1, 2^23].
+  std::uint32_t taken() const noexcept;
+
   std::size_t qsize() const noexcept;
   std::size_t maxsize() const noexcept;
   std::uint64_t fingerprint() const noexcept;
