@@ -45,20 +45,47 @@ Order sample<Order>() {
   return Order{42, 101.25, 300, true, "ACME"};
 }
 
-template <class T>
+// Counts the encoded bytes of each iteration as processed.
+void CountBytes(benchmark::State& state, const codec::Buffer& buffer) {
+  state.SetBytesProcessed(state.iterations() *
+                          static_cast<std::int64_t>(buffer.size()));
+}
+
+// Encodes value into the emptied buffer: as a tagged frame if Tagged.
+template <bool Tagged, class T>
+void EncodeInto(codec::Buffer& buffer, const T& value) {
+  buffer.clear();
+  codec::Writer w(buffer);
+  if constexpr (Tagged) {
+    codec::encode_tagged(w, value);
+  } else {
+    codec::encode(w, value);
+  }
+}
+
+// Decodes the T that buffer holds: from a tagged frame if Tagged.
+template <bool Tagged, class T>
+T DecodeFrom(const codec::Buffer& buffer) {
+  codec::Reader r(buffer);
+  if constexpr (Tagged) {
+    return codec::decode_tagged<T>(r);
+  } else {
+    return codec::decode<T>(r);
+  }
+}
+
+// Encodes and decodes back; Tagged, as a tagged frame: the type check a
+// receiver does on top of the decode.
+template <class T, bool Tagged>
 void RoundTrip(benchmark::State& state) {
   const T value = sample<T>();
   codec::Buffer buffer;
   for (auto _ : state) {
-    buffer.clear();
-    codec::Writer w(buffer);
-    codec::encode(w, value);
-    codec::Reader r(buffer);
-    T back = codec::decode<T>(r);
+    EncodeInto<Tagged>(buffer, value);
+    T back = DecodeFrom<Tagged, T>(buffer);
     benchmark::DoNotOptimize(back);
   }
-  state.SetBytesProcessed(state.iterations() *
-                          static_cast<std::int64_t>(buffer.size()));
+  CountBytes(state, buffer);
 }
 
 template <class T>
@@ -66,50 +93,28 @@ void Encode(benchmark::State& state) {
   const T value = sample<T>();
   codec::Buffer buffer;
   for (auto _ : state) {
-    buffer.clear();
-    codec::Writer w(buffer);
-    codec::encode(w, value);
+    EncodeInto<false>(buffer, value);
     benchmark::DoNotOptimize(buffer.data());
     benchmark::ClobberMemory();
   }
-  state.SetBytesProcessed(state.iterations() *
-                          static_cast<std::int64_t>(buffer.size()));
+  CountBytes(state, buffer);
 }
 
 template <class T>
 void Decode(benchmark::State& state) {
   const codec::Buffer buffer = codec::dumps(sample<T>());
   for (auto _ : state) {
-    codec::Reader r(buffer);
-    T back = codec::decode<T>(r);
+    T back = DecodeFrom<false, T>(buffer);
     benchmark::DoNotOptimize(back);
   }
-  state.SetBytesProcessed(state.iterations() *
-                          static_cast<std::int64_t>(buffer.size()));
+  CountBytes(state, buffer);
 }
 
-// A tagged frame: the type check a receiver does on top of the decode.
-template <class T>
-void TaggedRoundTrip(benchmark::State& state) {
-  const T value = sample<T>();
-  codec::Buffer buffer;
-  for (auto _ : state) {
-    buffer.clear();
-    codec::Writer w(buffer);
-    codec::encode_tagged(w, value);
-    codec::Reader r(buffer);
-    T back = codec::decode_tagged<T>(r);
-    benchmark::DoNotOptimize(back);
-  }
-  state.SetBytesProcessed(state.iterations() *
-                          static_cast<std::int64_t>(buffer.size()));
-}
-
-#define CODEC_BENCH(T, name)                              \
-  BENCHMARK(RoundTrip<T>)->Name("codec_roundtrip/" name); \
-  BENCHMARK(Encode<T>)->Name("codec_encode/" name);       \
-  BENCHMARK(Decode<T>)->Name("codec_decode/" name);       \
-  BENCHMARK(TaggedRoundTrip<T>)->Name("codec_tagged_roundtrip/" name)
+#define CODEC_BENCH(T, name)                                     \
+  BENCHMARK(RoundTrip<T, false>)->Name("codec_roundtrip/" name); \
+  BENCHMARK(Encode<T>)->Name("codec_encode/" name);              \
+  BENCHMARK(Decode<T>)->Name("codec_decode/" name);              \
+  BENCHMARK(RoundTrip<T, true>)->Name("codec_tagged_roundtrip/" name)
 
 CODEC_BENCH(int, "int");
 CODEC_BENCH(std::string, "string16");

@@ -1442,28 +1442,47 @@ std::size_t encode_to(std::span<std::byte> out, const T& value) {
   return w.size();
 }
 
-// The encoding of value in a Buffer of its own.
-template <class T>
-Buffer dumps(const T& value) {
+namespace detail {
+
+// What dumps and dumps_tagged share: a Buffer of its own, reserved for
+// `size` bytes (0: let it grow), that encode_into(Writer&) fills.
+template <class EncodeInto>
+Buffer dump(std::size_t size, EncodeInto encode_into) {
   Buffer out;
-  if constexpr (!is_fixed_size_v<T>) out.reserve(encoded_size(value));
+  out.reserve(size);
   Writer w(out);
-  encode(w, value);
+  encode_into(w);
   return out;
 }
 
-// The value `bytes` encodes, which must be all of them (ValueError if bytes
-// are left over).
-template <class T>
-T loads(std::span<const std::byte> bytes) {
+// What loads and loads_tagged share: the T that decode_from(Reader&) reads,
+// which must take all of `bytes` (ValueError if bytes are left over).
+template <class T, class DecodeFrom>
+T load(std::span<const std::byte> bytes, DecodeFrom decode_from) {
   Reader r(bytes);
-  T value = decode<T>(r);
+  T value = decode_from(r);
   if (r.remaining() != 0) [[unlikely]] {
     throw ValueError("codec: " + std::to_string(r.remaining()) +
                      " bytes left after a whole " +
                      display_name(type_name<T>()));
   }
   return value;
+}
+
+}  // namespace detail
+
+// The encoding of value in a Buffer of its own.
+template <class T>
+Buffer dumps(const T& value) {
+  return detail::dump(is_fixed_size_v<T> ? 0 : encoded_size(value),
+                      [&](Writer& w) { encode(w, value); });
+}
+
+// The value `bytes` encodes, which must be all of them (ValueError if bytes
+// are left over).
+template <class T>
+T loads(std::span<const std::byte> bytes) {
+  return detail::load<T>(bytes, [](Reader& r) { return decode<T>(r); });
 }
 
 // ---------------------------------------------------------------------------
@@ -1540,23 +1559,13 @@ T decode_tagged(Reader& r) {
 
 template <class T>
 Buffer dumps_tagged(const T& value) {
-  Buffer out;
-  out.reserve(encoded_size_tagged(value));
-  Writer w(out);
-  encode_tagged(w, value);
-  return out;
+  return detail::dump(encoded_size_tagged(value),
+                      [&](Writer& w) { encode_tagged(w, value); });
 }
 
 template <class T>
 T loads_tagged(std::span<const std::byte> bytes) {
-  Reader r(bytes);
-  T value = decode_tagged<T>(r);
-  if (r.remaining() != 0) [[unlikely]] {
-    throw ValueError("codec: " + std::to_string(r.remaining()) +
-                     " bytes left after a whole " +
-                     display_name(type_name<T>()));
-  }
-  return value;
+  return detail::load<T>(bytes, [](Reader& r) { return decode_tagged<T>(r); });
 }
 
 }  // namespace concur::codec

@@ -38,6 +38,7 @@
 #include <utility>
 #include <vector>
 
+#include "concur/detail/blocking_forms.hpp"
 #include "concur/detail/sys/deadline.hpp"
 #include "concur/detail/sys/futex.hpp"
 #include "concur/detail/thread_annotations.hpp"
@@ -82,28 +83,18 @@ namespace concur::threading {
 // sleep), then parks on a futex. The lock is not fair: a running thread may
 // take it ahead of a parked one, which is what makes it fast under
 // contention.
-class CONCUR_CAPABILITY("mutex") Lock {
+class CONCUR_CAPABILITY("mutex") Lock : public detail::LockForms<Lock> {
  public:
   Lock() noexcept = default;
   Lock(const Lock&) = delete;
   Lock& operator=(const Lock&) = delete;
 
-  // Blocks until the lock is acquired. Returns true, as Python does.
-  bool acquire() CONCUR_ACQUIRE() {
-    if (!try_fast()) acquire_slow(sys::Deadline::never());
-    return true;
-  }
+  // acquire(), acquire(timeout), and the Lockable / TimedLockable members.
+  using LockForms::acquire;
   // acquire(false) returns at once: true if the lock was taken.
   [[nodiscard]] bool acquire(bool blocking) CONCUR_TRY_ACQUIRE(true) {
     if (try_fast()) return true;
     return blocking && acquire_slow(sys::Deadline::never());
-  }
-  // Waits at most `timeout`; returns whether the lock was taken.
-  template <class Rep, class Period>
-  [[nodiscard]] bool acquire(std::chrono::duration<Rep, Period> timeout)
-      CONCUR_TRY_ACQUIRE(true) {
-    auto deadline = sys::Deadline::after(timeout);
-    return try_fast() || acquire_slow(deadline);
   }
   // Releases the lock; any thread may. Throws RuntimeError if unlocked.
   void release() CONCUR_RELEASE() {
@@ -118,23 +109,8 @@ class CONCUR_CAPABILITY("mutex") Lock {
     return state_.load(std::memory_order_relaxed) != kUnlocked;
   }
 
-  // Lockable / TimedLockable, for std::scoped_lock and friends.
-  void lock() CONCUR_ACQUIRE() { acquire(); }
-  void unlock() CONCUR_RELEASE() { release(); }
-  [[nodiscard]] bool try_lock() CONCUR_TRY_ACQUIRE(true) { return try_fast(); }
-  template <class Rep, class Period>
-  [[nodiscard]] bool try_lock_for(std::chrono::duration<Rep, Period> timeout)
-      CONCUR_TRY_ACQUIRE(true) {
-    return acquire(timeout < timeout.zero() ? timeout.zero() : timeout);
-  }
-  template <class Clock, class Duration>
-  [[nodiscard]] bool try_lock_until(
-      std::chrono::time_point<Clock, Duration> when) CONCUR_TRY_ACQUIRE(true) {
-    auto deadline = sys::Deadline::at(when);
-    return try_fast() || acquire_slow(deadline);
-  }
-
  private:
+  friend class detail::LockForms<Lock>;
   friend class RLock;  // shares the slow path for its timed acquires
 
   // The state word, the futex word:
@@ -156,6 +132,9 @@ class CONCUR_CAPABILITY("mutex") Lock {
                                           std::memory_order_acquire,
                                           std::memory_order_relaxed);
   }
+  bool acquire_until(const sys::Deadline& deadline) CONCUR_TRY_ACQUIRE(true) {
+    return try_fast() || acquire_slow(deadline);
+  }
   bool acquire_slow(const sys::Deadline& deadline);
   void release_slow(std::uint32_t previous);
 
@@ -171,7 +150,7 @@ class CONCUR_CAPABILITY("mutex") Lock {
 // throws RuntimeError ("cannot release un-acquired lock"), as in Python.
 //
 // Thread safety: every member may be called concurrently from any thread.
-class CONCUR_CAPABILITY("mutex") RLock {
+class CONCUR_CAPABILITY("mutex") RLock : public detail::LockableForms<RLock> {
  public:
   RLock() noexcept = default;
   RLock(const RLock&) = delete;
@@ -216,11 +195,8 @@ class CONCUR_CAPABILITY("mutex") RLock {
     return is_owned() ? count_ : 0;
   }
 
-  void lock() CONCUR_ACQUIRE() { acquire(); }
-  void unlock() CONCUR_RELEASE() { release(); }
-  [[nodiscard]] bool try_lock() CONCUR_TRY_ACQUIRE(true) {
-    return acquire(false);
-  }
+  // TimedLockable (LockableForms gives lock, unlock and try_lock). Not
+  // LockForms: RLock's acquire_until is only the slow path of these.
   template <class Rep, class Period>
   [[nodiscard]] bool try_lock_for(std::chrono::duration<Rep, Period> timeout)
       CONCUR_TRY_ACQUIRE(true) {
@@ -281,7 +257,9 @@ class CONCUR_CAPABILITY("mutex") RLock {
 //
 // Thread safety: every member may be called concurrently, under the rules
 // above.
-class CONCUR_CAPABILITY("mutex") Condition {
+class CONCUR_CAPABILITY("mutex") Condition
+    : public detail::LockableForms<Condition>,
+      public detail::ConditionWaitForms<Condition> {
  public:
   // Over a new RLock owned by this Condition.
   Condition();
@@ -300,31 +278,11 @@ class CONCUR_CAPABILITY("mutex") Condition {
                              : lock_->acquire(timeout);
   }
   void release() CONCUR_RELEASE();
-  void lock() CONCUR_ACQUIRE() { acquire(); }
-  void unlock() CONCUR_RELEASE() { release(); }
-  [[nodiscard]] bool try_lock() CONCUR_TRY_ACQUIRE(true) {
-    return acquire(false);
-  }
 
-  // Releases the lock, blocks until notified, and re-acquires the lock
-  // (every recursion level of an RLock). Returns true.
-  bool wait() { return wait_until(sys::Deadline::never()); }
-  // As wait(), for at most `timeout`: false if it timed out.
-  template <class Rep, class Period>
-  [[nodiscard]] bool wait(std::chrono::duration<Rep, Period> timeout) {
-    return wait_until(sys::Deadline::after(timeout));
-  }
-  // Waits until predicate() is true; returns its last value (true).
-  template <class Predicate>
-  bool wait_for(Predicate predicate) {
-    return wait_for_until(predicate, sys::Deadline::never());
-  }
-  // As above, for at most `timeout`: returns the predicate's last value.
-  template <class Predicate, class Rep, class Period>
-  [[nodiscard]] bool wait_for(Predicate predicate,
-                              std::chrono::duration<Rep, Period> timeout) {
-    return wait_for_until(predicate, sys::Deadline::after(timeout));
-  }
+  // wait() releases the lock, blocks until notified, re-acquires the lock
+  // (every recursion level of an RLock) and returns true; wait(timeout)
+  // returns false if it timed out. wait_for(predicate[, timeout]) waits
+  // until predicate() is true and returns its last value.
 
   // Wakes up to n waiting threads (those that have waited longest); none
   // when n <= 0, as in Python. Throws RuntimeError if the lock is not held.
@@ -332,19 +290,11 @@ class CONCUR_CAPABILITY("mutex") Condition {
   void notify_all();
 
  private:
+  friend class detail::WaitForms<Condition>;
+  friend class detail::ConditionWaitForms<Condition>;
   struct Waiter;
 
   bool wait_until(const sys::Deadline& deadline);
-  template <class Predicate>
-  bool wait_for_until(Predicate& predicate, const sys::Deadline& deadline) {
-    bool result = static_cast<bool>(predicate());
-    while (!result) {
-      if (deadline.expired()) break;
-      wait_until(deadline);
-      result = static_cast<bool>(predicate());
-    }
-    return result;
-  }
   bool is_owned() const noexcept;
   void unlink(Waiter* waiter) noexcept;
 
@@ -370,26 +320,18 @@ class CONCUR_CAPABILITY("mutex") Condition {
 // Thread safety: every member may be called concurrently from any thread.
 // Like Python's, it is not fair: a released unit may go to a thread that
 // arrived after a sleeping one.
-class CONCUR_CAPABILITY("semaphore") Semaphore {
+class CONCUR_CAPABILITY("semaphore") Semaphore
+    : public detail::LockForms<Semaphore> {
  public:
   explicit Semaphore(std::int64_t value = 1);
   Semaphore(const Semaphore&) = delete;
   Semaphore& operator=(const Semaphore&) = delete;
   virtual ~Semaphore() = default;
 
-  bool acquire() CONCUR_ACQUIRE() {
-    if (!try_take()) acquire_slow(sys::Deadline::never());
-    return true;
-  }
+  using LockForms::acquire;
   [[nodiscard]] bool acquire(bool blocking) CONCUR_TRY_ACQUIRE(true) {
     if (try_take()) return true;
     return blocking && acquire_slow(sys::Deadline::never());
-  }
-  template <class Rep, class Period>
-  [[nodiscard]] bool acquire(std::chrono::duration<Rep, Period> timeout)
-      CONCUR_TRY_ACQUIRE(true) {
-    auto deadline = sys::Deadline::after(timeout);
-    return try_take() || acquire_slow(deadline);
   }
   // Adds n to the counter and wakes up to n waiters.
   virtual void release(std::int64_t n = 1) CONCUR_RELEASE();
@@ -397,21 +339,6 @@ class CONCUR_CAPABILITY("semaphore") Semaphore {
   std::uint32_t value() const noexcept {
     return sys::CountedFutex::word_of(
         state_.value().load(std::memory_order_relaxed));
-  }
-
-  void lock() CONCUR_ACQUIRE() { acquire(); }
-  void unlock() CONCUR_RELEASE() { release(); }
-  [[nodiscard]] bool try_lock() CONCUR_TRY_ACQUIRE(true) { return try_take(); }
-  template <class Rep, class Period>
-  [[nodiscard]] bool try_lock_for(std::chrono::duration<Rep, Period> timeout)
-      CONCUR_TRY_ACQUIRE(true) {
-    return acquire(timeout < timeout.zero() ? timeout.zero() : timeout);
-  }
-  template <class Clock, class Duration>
-  [[nodiscard]] bool try_lock_until(
-      std::chrono::time_point<Clock, Duration> when) CONCUR_TRY_ACQUIRE(true) {
-    auto deadline = sys::Deadline::at(when);
-    return try_take() || acquire_slow(deadline);
   }
 
  protected:
@@ -427,6 +354,8 @@ class CONCUR_CAPABILITY("semaphore") Semaphore {
   sys::CountedFutex state_;
 
  private:
+  friend class detail::LockForms<Semaphore>;
+
   bool try_take() noexcept {
     auto& v = state_.value();
     std::uint64_t cur = v.load(std::memory_order_relaxed);
@@ -440,6 +369,9 @@ class CONCUR_CAPABILITY("semaphore") Semaphore {
       }
     }
     return false;
+  }
+  bool acquire_until(const sys::Deadline& deadline) CONCUR_TRY_ACQUIRE(true) {
+    return try_take() || acquire_slow(deadline);
   }
   bool acquire_slow(const sys::Deadline& deadline);
 };
@@ -464,7 +396,7 @@ class BoundedSemaphore : public Semaphore {
 // i.e. false on timeout.
 //
 // Thread safety: every member may be called concurrently from any thread.
-class Event {
+class Event : public detail::WaitForms<Event> {
  public:
   Event() noexcept = default;
   Event(const Event&) = delete;
@@ -477,14 +409,9 @@ class Event {
   }
   void set();
   void clear() noexcept;
-  // Blocks until the flag is set; returns true.
-  bool wait() { return wait_until(sys::Deadline::never()); }
-  // Blocks at most `timeout`; returns whether the flag was set.
-  template <class Rep, class Period>
-  [[nodiscard]] bool wait(std::chrono::duration<Rep, Period> timeout) {
-    return wait_until(sys::Deadline::after(timeout));
-  }
-  // For the library's own waits that already hold a deadline.
+  // wait() blocks until the flag is set and returns true; wait(timeout)
+  // blocks at most `timeout` and returns whether the flag was set. The
+  // library's own waits, which already hold a deadline, call this:
   [[nodiscard]] bool wait_until(const sys::Deadline& deadline);
 
  private:

@@ -59,6 +59,62 @@ void InProcessesAndThreads(int processes, int threads,
   }
 }
 
+// Expects call() to throw E whose what() is `message`.
+template <class E, class Call>
+void ExpectThrowWithMessage(Call call, const char* message) {
+  try {
+    call();
+    ADD_FAILURE() << "no exception; expected: " << message;
+  } catch (const E& e) {
+    EXPECT_STREQ(e.what(), message);
+  }
+}
+
+// Expects call() to throw OwnerDiedError naming `pid`; returns the error's
+// what(), empty if none was thrown.
+template <class Call>
+std::string ExpectOwnerDied(Call call, pid_t pid) {
+  try {
+    call();
+    ADD_FAILURE() << "no OwnerDiedError";
+  } catch (const mp::OwnerDiedError& e) {
+    EXPECT_EQ(e.pid(), pid);
+    EXPECT_STREQ(e.type_name(), "OwnerDiedError");
+    return e.what();
+  }
+  return {};
+}
+
+// Whether release() throws RuntimeError, as it does in a thread or process
+// that does not hold the lock.
+template <class AnyLock>
+bool ReleaseIsRefused(AnyLock& lock) {
+  try {
+    lock.release();
+  } catch (const concur::RuntimeError&) {
+    return true;
+  }
+  return false;
+}
+
+// Starts a child that takes `lock` `depth` times, waits for `gate`, and
+// releases it as often; returns the child once it holds the lock, which
+// this process then cannot take.
+template <class AnyLock>
+mp::Process StartHolder(AnyLock& lock, const Gate& gate, int depth = 1) {
+  Report report;
+  mp::Process p([&lock, &gate, &report, depth] {
+    for (int i = 0; i < depth; ++i) lock.acquire();
+    report.send("held");
+    gate.wait();
+    for (int i = 0; i < depth; ++i) lock.release();
+  });
+  p.start();
+  EXPECT_EQ(report.receive(), "held");
+  EXPECT_FALSE(lock.acquire(false));
+  return p;
+}
+
 // ---------------------------------------------------------------------------
 // Lock
 
@@ -106,17 +162,8 @@ TEST(Lock, HeldInTheParentIsHeldInTheChild) {
 
 TEST(Lock, ReleaseInTheChildWakesTheParent) {
   mp::Lock lock;
-  Report report;
   Gate gate;
-  mp::Process p([&] {
-    lock.acquire();
-    report.send("held");
-    gate.wait();
-    lock.release();
-  });
-  p.start();
-  EXPECT_EQ(report.receive(), "held");
-  EXPECT_FALSE(lock.acquire(false));
+  mp::Process p = StartHolder(lock, gate);
   gate.open();
   EXPECT_TRUE(lock.acquire(10s));
   lock.release();
@@ -126,25 +173,14 @@ TEST(Lock, ReleaseInTheChildWakesTheParent) {
 
 TEST(Lock, ReleaseMisuse) {
   mp::Lock lock;
-  try {
-    lock.release();
-    ADD_FAILURE() << "no ValueError";
-  } catch (const concur::ValueError& e) {
-    EXPECT_STREQ(e.what(), "semaphore or lock released too many times");
-  }
+  ExpectThrowWithMessage<concur::ValueError>(
+      [&] { lock.release(); }, "semaphore or lock released too many times");
   lock.acquire();
   concur::threading::Thread other(
       [&] { EXPECT_THROW(lock.release(), concur::RuntimeError); });
   other.start();
   other.join();
-  ExpectInChild([lock]() mutable {
-    try {
-      lock.release();
-    } catch (const concur::RuntimeError&) {
-      return true;
-    }
-    return false;
-  });
+  ExpectInChild([lock]() mutable { return ReleaseIsRefused(lock); });
   EXPECT_TRUE(lock.locked());
   lock.release();
 }
@@ -177,30 +213,16 @@ TEST(Lock, Lockable) {
 
 TEST(Lock, KilledHolderGivesOwnerDiedErrorThenTheLock) {
   mp::Lock lock;
-  Report report;
   Gate never;
-  mp::Process p([&] {
-    lock.acquire();
-    report.send("held");
-    never.wait();
-  });
-  p.start();
-  ASSERT_EQ(report.receive(), "held");
-  EXPECT_FALSE(lock.acquire(false));
+  mp::Process p = StartHolder(lock, never);
   p.kill();
   p.join();
   EXPECT_EQ(p.exitcode(), -SIGKILL);
-  try {
-    static_cast<void>(lock.acquire(10s));
-    ADD_FAILURE() << "no OwnerDiedError";
-  } catch (const mp::OwnerDiedError& e) {
-    EXPECT_EQ(e.pid(), *p.pid());
-    const std::string text = e.what();
-    EXPECT_NE(text.find("pid " + std::to_string(*p.pid())), std::string::npos)
-        << text;
-    EXPECT_NE(text.find("died while holding it"), std::string::npos) << text;
-    EXPECT_STREQ(e.type_name(), "OwnerDiedError");
-  }
+  const std::string text =
+      ExpectOwnerDied([&] { static_cast<void>(lock.acquire(10s)); }, *p.pid());
+  EXPECT_NE(text.find("pid " + std::to_string(*p.pid())), std::string::npos)
+      << text;
+  EXPECT_NE(text.find("died while holding it"), std::string::npos) << text;
   // Free now: a retry takes it, and it works as before.
   EXPECT_FALSE(lock.locked());
   EXPECT_TRUE(lock.acquire(10s));
@@ -228,12 +250,7 @@ TEST(Lock, ThreadThatEndsHoldingItGivesOwnerDiedError) {
   concur::threading::Thread t([&] { lock.acquire(); });
   t.start();
   t.join();
-  try {
-    lock.acquire();
-    ADD_FAILURE() << "no OwnerDiedError";
-  } catch (const mp::OwnerDiedError& e) {
-    EXPECT_EQ(e.pid(), ::getpid());
-  }
+  ExpectOwnerDied([&] { lock.acquire(); }, ::getpid());
   EXPECT_TRUE(lock.acquire(false));
   lock.release();
 }
@@ -273,12 +290,8 @@ TEST(RLock, ReentersAndCounts) {
 
 TEST(RLock, OnlyTheOwnerReleases) {
   mp::RLock lock;
-  try {
-    lock.release();
-    ADD_FAILURE() << "no RuntimeError";
-  } catch (const concur::RuntimeError& e) {
-    EXPECT_STREQ(e.what(), "cannot release un-acquired lock");
-  }
+  ExpectThrowWithMessage<concur::RuntimeError>(
+      [&] { lock.release(); }, "cannot release un-acquired lock");
   lock.acquire();
   concur::threading::Thread other([&] {
     EXPECT_FALSE(lock.is_owned());
@@ -289,13 +302,7 @@ TEST(RLock, OnlyTheOwnerReleases) {
   other.join();
   // A child does not inherit the ownership.
   ExpectInChild([lock]() mutable {
-    if (lock.is_owned() || lock.acquire(10ms)) return false;
-    try {
-      lock.release();
-    } catch (const concur::RuntimeError&) {
-      return true;
-    }
-    return false;
+    return !lock.is_owned() && !lock.acquire(10ms) && ReleaseIsRefused(lock);
   });
   lock.release();
   ExpectInChild([lock]() mutable {
@@ -310,24 +317,11 @@ TEST(RLock, OnlyTheOwnerReleases) {
 
 TEST(RLock, KilledHolderGivesOwnerDiedErrorThenTheLock) {
   mp::RLock lock;
-  Report report;
   Gate never;
-  mp::Process p([&] {
-    lock.acquire();
-    lock.acquire();
-    report.send("held");
-    never.wait();
-  });
-  p.start();
-  ASSERT_EQ(report.receive(), "held");
+  mp::Process p = StartHolder(lock, never, 2);
   p.kill();
   p.join();
-  try {
-    static_cast<void>(lock.acquire(false));
-    ADD_FAILURE() << "no OwnerDiedError";
-  } catch (const mp::OwnerDiedError& e) {
-    EXPECT_EQ(e.pid(), *p.pid());
-  }
+  ExpectOwnerDied([&] { static_cast<void>(lock.acquire(false)); }, *p.pid());
   EXPECT_TRUE(lock.acquire(false));
   EXPECT_EQ(lock.recursion_count(), 1u);
   lock.release();
@@ -362,12 +356,8 @@ TEST(Semaphore, BadValues) {
   mp::BoundedSemaphore bounded(2);
   EXPECT_TRUE(bounded.acquire());
   bounded.release();
-  try {
-    bounded.release();
-    ADD_FAILURE() << "no ValueError";
-  } catch (const concur::ValueError& e) {
-    EXPECT_STREQ(e.what(), "semaphore or lock released too many times");
-  }
+  ExpectThrowWithMessage<concur::ValueError>(
+      [&] { bounded.release(); }, "semaphore or lock released too many times");
   EXPECT_EQ(bounded.get_value(), 2u);
 }
 

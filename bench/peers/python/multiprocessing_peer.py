@@ -14,7 +14,6 @@ Prints one JSON object on stdout, in the format of threading_peer.py.
 """
 
 import multiprocessing
-import time
 
 import peer_harness
 
@@ -43,65 +42,39 @@ def transfer(producers, consumers, items):
              for _ in range(producers)]
     procs += [CTX.Process(target=_consume, args=(q, ready, items // consumers))
               for _ in range(consumers)]
-    for p in procs:
-        p.start()
-    ready.wait()
-    start = time.perf_counter_ns()
-    for p in procs:
-        p.join()
-    return time.perf_counter_ns() - start, items
+    return peer_harness.time_joins(procs, ready), items
 
 
-def _send_blocks(q, ready, n):
+def _send_blocks(send, ready, n):
     ready.wait()
     for _ in range(n):
-        q.put(BLOCK)
+        send(BLOCK)
 
 
-def _receive_blocks(q, ready, n):
+def _receive_blocks(receive, ready, n):
     ready.wait()
     for _ in range(n):
-        assert len(q.get()) == len(BLOCK)
+        assert len(receive()) == len(BLOCK)
+
+
+def move_blocks(send, receive, blocks):
+    """BLOCK `blocks` times from a process calling send to one calling
+    receive (bound methods: the forked children inherit their objects)."""
+    ready = CTX.Barrier(3)
+    procs = [CTX.Process(target=_send_blocks, args=(send, ready, blocks)),
+             CTX.Process(target=_receive_blocks,
+                         args=(receive, ready, blocks))]
+    return peer_harness.time_joins(procs, ready), blocks
 
 
 def queue_blocks(blocks):
     q = CTX.Queue()
-    ready = CTX.Barrier(3)
-    procs = [CTX.Process(target=_send_blocks, args=(q, ready, blocks)),
-             CTX.Process(target=_receive_blocks, args=(q, ready, blocks))]
-    for p in procs:
-        p.start()
-    ready.wait()
-    start = time.perf_counter_ns()
-    for p in procs:
-        p.join()
-    return time.perf_counter_ns() - start, blocks
-
-
-def _pipe_send(conn, ready, n):
-    ready.wait()
-    for _ in range(n):
-        conn.send_bytes(BLOCK)
-
-
-def _pipe_receive(conn, ready, n):
-    ready.wait()
-    for _ in range(n):
-        assert len(conn.recv_bytes()) == len(BLOCK)
+    return move_blocks(q.put, q.get, blocks)
 
 
 def pipe_blocks(blocks):
     reader, writer = CTX.Pipe(duplex=False)
-    ready = CTX.Barrier(3)
-    procs = [CTX.Process(target=_pipe_send, args=(writer, ready, blocks)),
-             CTX.Process(target=_pipe_receive, args=(reader, ready, blocks))]
-    for p in procs:
-        p.start()
-    ready.wait()
-    start = time.perf_counter_ns()
-    for p in procs:
-        p.join()
-    return time.perf_counter_ns() - start, blocks
+    return move_blocks(writer.send_bytes, reader.recv_bytes, blocks)
 
 
 def _nothing():
@@ -109,12 +82,7 @@ def _nothing():
 
 
 def process_start(count):
-    start = time.perf_counter_ns()
-    for _ in range(count):
-        p = CTX.Process(target=_nothing)
-        p.start()
-        p.join()
-    return time.perf_counter_ns() - start, count
+    return peer_harness.start_join(CTX.Process, _nothing, count)
 
 
 # Operations per sample, for 0.1-0.5 s a sample here (a Queue moves about
@@ -128,18 +96,5 @@ WORKLOADS = {
 }
 
 
-def main():
-    args = peer_harness.parse_args(__doc__.splitlines()[0], WORKLOADS)
-    samples = 3 if args.quick else 5
-    scale = 0.25 if args.quick else 1.0
-    results = {}
-    for name in args.only or WORKLOADS:
-        function, ops = WORKLOADS[name]
-        ops = max(4, int(ops * scale) // 4 * 4)
-        results[name] = peer_harness.measure(function, ops, samples,
-                                             max(4, ops // 100 // 4 * 4))
-    peer_harness.emit(results)
-
-
 if __name__ == "__main__":
-    main()
+    peer_harness.main(__doc__.splitlines()[0], WORKLOADS, ops_multiple=4)

@@ -16,7 +16,6 @@ Prints one JSON object on stdout, in the format of threading_peer.py:
 
 import queue
 import threading
-import time
 
 import peer_harness
 
@@ -47,13 +46,7 @@ def transfer(make_queue, producers, consumers, items):
 
     threads = [threading.Thread(target=produce) for _ in range(producers)]
     threads += [threading.Thread(target=consume) for _ in range(consumers)]
-    for thread in threads:
-        thread.start()
-    ready.wait()
-    start = time.perf_counter_ns()
-    for thread in threads:
-        thread.join()
-    elapsed = time.perf_counter_ns() - start
+    elapsed = peer_harness.time_joins(threads, ready)
     assert sum(sums) == producers * (per_producer * (per_producer - 1) // 2)
     return elapsed, per_producer * producers
 
@@ -73,20 +66,7 @@ WORKLOADS = {
 }
 
 
-def main():
-    args = peer_harness.parse_args(__doc__.splitlines()[0], WORKLOADS)
-    samples = 3 if args.quick else 5
-    scale = 0.25 if args.quick else 1.0
-    results = {}
-    for name in args.only or WORKLOADS:
-        function, ops = WORKLOADS[name]
-        # A multiple of 4, so that two producers and two consumers split it
-        # exactly.
-        ops = max(4, int(ops * scale) // 4 * 4)
-        results[name] = peer_harness.measure(function, ops, samples,
-                                             max(4, ops // 100 // 4 * 4))
-    peer_harness.emit(results)
-
-
 if __name__ == "__main__":
-    main()
+    # Multiples of 4, so that two producers and two consumers split the
+    # items exactly.
+    peer_harness.main(__doc__.splitlines()[0], WORKLOADS, ops_multiple=4)

@@ -50,13 +50,7 @@ def lock_contended(n):
             lock.release()
 
     workers = [threading.Thread(target=work) for _ in range(2)]
-    for worker in workers:
-        worker.start()
-    ready.wait()
-    start = time.perf_counter_ns()
-    for worker in workers:
-        worker.join()
-    return time.perf_counter_ns() - start, n
+    return peer_harness.time_joins(workers, ready), n
 
 
 def _pingpong(n, game):
@@ -143,12 +137,7 @@ def thread_start_join(n):
     def nothing():
         pass
 
-    start = time.perf_counter_ns()
-    for _ in range(n):
-        thread = threading.Thread(target=nothing)
-        thread.start()
-        thread.join()
-    return time.perf_counter_ns() - start, n
+    return peer_harness.start_join(threading.Thread, nothing, n)
 
 
 # Operations per sample, chosen so that each sample takes 0.1-0.2 s on a
@@ -162,18 +151,5 @@ WORKLOADS = {
 }
 
 
-def main():
-    args = peer_harness.parse_args(__doc__.splitlines()[0], WORKLOADS)
-    samples = 3 if args.quick else 5
-    scale = 0.25 if args.quick else 1.0
-    results = {}
-    for name in args.only or WORKLOADS:
-        function, ops = WORKLOADS[name]
-        ops = max(1, int(ops * scale))
-        results[name] = peer_harness.measure(function, ops, samples,
-                                             max(1, ops // 100))
-    peer_harness.emit(results)
-
-
 if __name__ == "__main__":
-    main()
+    peer_harness.main(__doc__.splitlines()[0], WORKLOADS)

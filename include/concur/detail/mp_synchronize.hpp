@@ -75,6 +75,7 @@
 #include <optional>
 #include <string>
 
+#include "concur/detail/blocking_forms.hpp"
 #include "concur/detail/sys/deadline.hpp"
 #include "concur/detail/thread_annotations.hpp"
 #include "concur/errors.hpp"
@@ -122,7 +123,7 @@ namespace concur::multiprocessing {
 // ever without one), as in Python. Only the holding thread may release it
 // (see the header comment); the holder's death makes the next acquire throw
 // OwnerDiedError.
-class CONCUR_CAPABILITY("mutex") Lock {
+class CONCUR_CAPABILITY("mutex") Lock : public detail::LockForms<Lock> {
  public:
   // A new, unlocked lock. Throws OSError if no shared memory can be had.
   Lock();
@@ -130,19 +131,10 @@ class CONCUR_CAPABILITY("mutex") Lock {
   Lock& operator=(const Lock&) noexcept = default;
   ~Lock() = default;
 
-  // Blocks until the lock is acquired; returns true.
-  bool acquire() CONCUR_ACQUIRE() {
-    static_cast<void>(acquire_until(sys::Deadline::never()));
-    return true;
-  }
+  // acquire(), acquire(timeout), and the Lockable / TimedLockable members.
+  using LockForms::acquire;
   // acquire(false) returns at once: whether the lock was taken.
   [[nodiscard]] bool acquire(bool blocking) CONCUR_TRY_ACQUIRE(true);
-  // Waits at most `timeout`; returns whether the lock was taken.
-  template <class Rep, class Period>
-  [[nodiscard]] bool acquire(std::chrono::duration<Rep, Period> timeout)
-      CONCUR_TRY_ACQUIRE(true) {
-    return acquire_until(sys::Deadline::after(timeout));
-  }
   // Releases the lock. RuntimeError if another thread holds it; ValueError
   // if nobody does.
   void release() CONCUR_RELEASE();
@@ -150,28 +142,13 @@ class CONCUR_CAPABILITY("mutex") Lock {
   // that died still counts until the next acquire recovers the lock.
   bool locked() const noexcept;
 
-  void lock() CONCUR_ACQUIRE() { acquire(); }
-  void unlock() CONCUR_RELEASE() { release(); }
-  [[nodiscard]] bool try_lock() CONCUR_TRY_ACQUIRE(true) {
-    return acquire(false);
-  }
-  template <class Rep, class Period>
-  [[nodiscard]] bool try_lock_for(std::chrono::duration<Rep, Period> timeout)
-      CONCUR_TRY_ACQUIRE(true) {
-    return acquire(timeout < timeout.zero() ? timeout.zero() : timeout);
-  }
-  template <class Clock, class Duration>
-  [[nodiscard]] bool try_lock_until(
-      std::chrono::time_point<Clock, Duration> when) CONCUR_TRY_ACQUIRE(true) {
-    return acquire_until(sys::Deadline::at(when));
-  }
-
   // Whether two handles refer to the same lock.
   friend bool operator==(const Lock& a, const Lock& b) noexcept {
     return a.state_ == b.state_;
   }
 
  private:
+  friend class detail::LockForms<Lock>;
   friend struct multiprocessing_detail::Access;
   friend class Condition;
   explicit Lock(std::shared_ptr<multiprocessing_detail::LockState> s) noexcept
@@ -187,23 +164,15 @@ class CONCUR_CAPABILITY("mutex") Lock {
 // RLock — Python's multiprocessing.RLock: a re-entrant lock shared between
 // processes. The owning thread may acquire it again; each acquire needs a
 // release, and only the owner may release (RuntimeError otherwise).
-class CONCUR_CAPABILITY("mutex") RLock {
+class CONCUR_CAPABILITY("mutex") RLock : public detail::LockForms<RLock> {
  public:
   RLock();
   RLock(const RLock&) noexcept = default;
   RLock& operator=(const RLock&) noexcept = default;
   ~RLock() = default;
 
-  bool acquire() CONCUR_ACQUIRE() {
-    static_cast<void>(acquire_until(sys::Deadline::never()));
-    return true;
-  }
+  using LockForms::acquire;
   [[nodiscard]] bool acquire(bool blocking) CONCUR_TRY_ACQUIRE(true);
-  template <class Rep, class Period>
-  [[nodiscard]] bool acquire(std::chrono::duration<Rep, Period> timeout)
-      CONCUR_TRY_ACQUIRE(true) {
-    return acquire_until(sys::Deadline::after(timeout));
-  }
   // RuntimeError unless the calling thread owns the lock.
   void release() CONCUR_RELEASE();
   bool locked() const noexcept;
@@ -212,27 +181,12 @@ class CONCUR_CAPABILITY("mutex") RLock {
   // How many times the calling thread holds it; 0 if it does not.
   std::size_t recursion_count() const noexcept;
 
-  void lock() CONCUR_ACQUIRE() { acquire(); }
-  void unlock() CONCUR_RELEASE() { release(); }
-  [[nodiscard]] bool try_lock() CONCUR_TRY_ACQUIRE(true) {
-    return acquire(false);
-  }
-  template <class Rep, class Period>
-  [[nodiscard]] bool try_lock_for(std::chrono::duration<Rep, Period> timeout)
-      CONCUR_TRY_ACQUIRE(true) {
-    return acquire(timeout < timeout.zero() ? timeout.zero() : timeout);
-  }
-  template <class Clock, class Duration>
-  [[nodiscard]] bool try_lock_until(
-      std::chrono::time_point<Clock, Duration> when) CONCUR_TRY_ACQUIRE(true) {
-    return acquire_until(sys::Deadline::at(when));
-  }
-
   friend bool operator==(const RLock& a, const RLock& b) noexcept {
     return a.state_ == b.state_;
   }
 
  private:
+  friend class detail::LockForms<RLock>;
   friend struct multiprocessing_detail::Access;
   friend class Condition;
   explicit RLock(std::shared_ptr<multiprocessing_detail::LockState> s) noexcept
@@ -255,43 +209,20 @@ class CONCUR_CAPABILITY("mutex") RLock {
 // A negative initial value, or one above 4294967295, throws ValueError, as
 // does release(n) with n < 1 or past the maximum ("semaphore or lock
 // released too many times"). Not fair, like Python's.
-class CONCUR_CAPABILITY("semaphore") Semaphore {
+class CONCUR_CAPABILITY("semaphore") Semaphore
+    : public detail::LockForms<Semaphore> {
  public:
   explicit Semaphore(std::int64_t value = 1);
   Semaphore(const Semaphore&) noexcept = default;
   Semaphore& operator=(const Semaphore&) noexcept = default;
   ~Semaphore() = default;
 
-  bool acquire() CONCUR_ACQUIRE() {
-    static_cast<void>(acquire_until(sys::Deadline::never()));
-    return true;
-  }
+  using LockForms::acquire;
   [[nodiscard]] bool acquire(bool blocking) CONCUR_TRY_ACQUIRE(true);
-  template <class Rep, class Period>
-  [[nodiscard]] bool acquire(std::chrono::duration<Rep, Period> timeout)
-      CONCUR_TRY_ACQUIRE(true) {
-    return acquire_until(sys::Deadline::after(timeout));
-  }
   // Adds n to the counter and wakes up to n waiters.
   void release(std::int64_t n = 1) CONCUR_RELEASE();
   // The counter now (a snapshot), Python's get_value().
   std::uint32_t get_value() const noexcept;
-
-  void lock() CONCUR_ACQUIRE() { acquire(); }
-  void unlock() CONCUR_RELEASE() { release(); }
-  [[nodiscard]] bool try_lock() CONCUR_TRY_ACQUIRE(true) {
-    return acquire(false);
-  }
-  template <class Rep, class Period>
-  [[nodiscard]] bool try_lock_for(std::chrono::duration<Rep, Period> timeout)
-      CONCUR_TRY_ACQUIRE(true) {
-    return acquire(timeout < timeout.zero() ? timeout.zero() : timeout);
-  }
-  template <class Clock, class Duration>
-  [[nodiscard]] bool try_lock_until(
-      std::chrono::time_point<Clock, Duration> when) CONCUR_TRY_ACQUIRE(true) {
-    return acquire_until(sys::Deadline::at(when));
-  }
 
   friend bool operator==(const Semaphore& a, const Semaphore& b) noexcept {
     return a.state_ == b.state_;
@@ -301,6 +232,7 @@ class CONCUR_CAPABILITY("semaphore") Semaphore {
   Semaphore(std::int64_t value, bool bounded);
 
  private:
+  friend class detail::LockForms<Semaphore>;
   [[nodiscard]] bool acquire_until(const sys::Deadline& deadline)
       CONCUR_TRY_ACQUIRE(true);
 
@@ -320,7 +252,7 @@ class BoundedSemaphore : public Semaphore {
 // set() wakes every waiter of every process; a waiter woken by set()
 // returns true even if clear() follows at once. wait(timeout) returns the
 // flag, false on timeout.
-class Event {
+class Event : public detail::WaitForms<Event> {
  public:
   Event();
   Event(const Event&) noexcept = default;
@@ -330,13 +262,8 @@ class Event {
   bool is_set() const noexcept;
   void set() noexcept;
   void clear() noexcept;
-  // Blocks until the flag is set; returns true.
-  bool wait() { return wait_until(sys::Deadline::never()); }
-  // Blocks at most `timeout`; returns whether the flag was set.
-  template <class Rep, class Period>
-  [[nodiscard]] bool wait(std::chrono::duration<Rep, Period> timeout) {
-    return wait_until(sys::Deadline::after(timeout));
-  }
+  // wait() blocks until the flag is set and returns true; wait(timeout)
+  // blocks at most `timeout` and returns whether the flag was set.
   [[nodiscard]] bool wait_until(const sys::Deadline& deadline);
 
   friend bool operator==(const Event& a, const Event& b) noexcept {
@@ -358,7 +285,9 @@ class Event {
 // they throw RuntimeError. If the lock's holder died while wait() was
 // taking it back, wait() takes it again and then throws OwnerDiedError, so
 // the caller holds the lock either way.
-class CONCUR_CAPABILITY("mutex") Condition {
+class CONCUR_CAPABILITY("mutex") Condition
+    : public detail::LockableForms<Condition>,
+      public detail::ConditionWaitForms<Condition> {
  public:
   // The most threads that may wait at once, across all processes.
   static constexpr std::size_t kMaxWaiters = 1024;
@@ -378,30 +307,11 @@ class CONCUR_CAPABILITY("mutex") Condition {
     return rlock_ ? rlock_->acquire(timeout) : lock_->acquire(timeout);
   }
   void release() CONCUR_RELEASE();
-  void lock() CONCUR_ACQUIRE() { acquire(); }
-  void unlock() CONCUR_RELEASE() { release(); }
-  [[nodiscard]] bool try_lock() CONCUR_TRY_ACQUIRE(true) {
-    return acquire(false);
-  }
 
-  // Releases the lock, blocks until notified, and re-acquires the lock
-  // (every level of an RLock). Returns true.
-  bool wait() { return wait_until(sys::Deadline::never()); }
-  // As wait(), for at most `timeout`: false if it timed out.
-  template <class Rep, class Period>
-  [[nodiscard]] bool wait(std::chrono::duration<Rep, Period> timeout) {
-    return wait_until(sys::Deadline::after(timeout));
-  }
-  // Waits until predicate() is true; returns its last value.
-  template <class Predicate>
-  bool wait_for(Predicate predicate) {
-    return wait_for_until(predicate, sys::Deadline::never());
-  }
-  template <class Predicate, class Rep, class Period>
-  [[nodiscard]] bool wait_for(Predicate predicate,
-                              std::chrono::duration<Rep, Period> timeout) {
-    return wait_for_until(predicate, sys::Deadline::after(timeout));
-  }
+  // wait() releases the lock, blocks until notified, re-acquires the lock
+  // (every level of an RLock) and returns true; wait(timeout) returns false
+  // if it timed out. wait_for(predicate[, timeout]) waits until predicate()
+  // is true and returns its last value.
   [[nodiscard]] bool wait_until(const sys::Deadline& deadline);
 
   // Wakes up to n waiting threads (the oldest first, skipping any whose
@@ -420,16 +330,6 @@ class CONCUR_CAPABILITY("mutex") Condition {
       : state_(std::move(state)),
         lock_(std::move(lock)),
         rlock_(std::move(rlock)) {}
-  template <class Predicate>
-  bool wait_for_until(Predicate& predicate, const sys::Deadline& deadline) {
-    bool result = static_cast<bool>(predicate());
-    while (!result) {
-      if (deadline.expired()) break;
-      static_cast<void>(wait_until(deadline));
-      result = static_cast<bool>(predicate());
-    }
-    return result;
-  }
   bool is_owned() const noexcept;
 
   std::shared_ptr<multiprocessing_detail::ConditionState> state_;
