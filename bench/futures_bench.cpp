@@ -46,8 +46,9 @@ using wl::check;
 // workers from one outside thread, then result() of each, in order, as
 // Python code does with executor.submit and future.result(). One operation
 // is one task: 1 / throughput.
-int64_t submit_round(futures::ThreadPoolExecutor& pool,
-                     std::vector<futures::Future<int64_t>>& pending,
+// The task is a captureless lambda, which a ProcessPoolExecutor accepts too.
+template <futures::Executor Pool>
+int64_t submit_round(Pool& pool, std::vector<futures::Future<int64_t>>& pending,
                      int64_t tasks) {
   for (int64_t i = 0; i < tasks; ++i) {
     pending.push_back(pool.submit([](int64_t v) { return v; }, i));
@@ -74,6 +75,28 @@ BENCHMARK(pool_submit_concur)
     ->Name("pool_submit_1m/concur")
     ->UseRealTime()
     ->Iterations(2);
+
+// process_pool_submit: the same calls on a ProcessPoolExecutor of two
+// worker processes (each argument goes to a worker and each result comes
+// back through shared memory), 100,000 a round: the seeds' submit + result()
+// with chunksize 1, which costs Python about 160 us a task.
+constexpr int64_t kProcessSubmitTasks = 100'000;
+
+void process_pool_submit_concur(benchmark::State& state) {
+  futures::ProcessPoolExecutor pool(wl::kWorkers);
+  std::vector<futures::Future<int64_t>> pending;
+  pending.reserve(kProcessSubmitTasks);
+  submit_round(pool, pending, wl::kWarmupTasks);
+  for (auto _ : state) {
+    check(state, submit_round(pool, pending, kProcessSubmitTasks),
+          wl::triangle(kProcessSubmitTasks));
+  }
+  state.counters["ops_per_iteration"] = kProcessSubmitTasks;
+}
+BENCHMARK(process_pool_submit_concur)
+    ->Name("process_pool_submit/concur")
+    ->UseRealTime()
+    ->Iterations(3);
 
 // ---------------------------------------------------------------------------
 // fib_forkjoin: fib(kFibN), where each call submits fib(n - 1) to the pool,
@@ -188,7 +211,8 @@ BENCHMARK(nqueens_concur_bench)
 // and map, against the same calls one after the other. One operation is
 // the five checks. The pool is made inside the timed region, as the seed
 // makes it in a `with` block.
-int64_t count_primes(futures::ThreadPoolExecutor& pool) {
+template <futures::Executor Pool>
+int64_t count_primes(Pool& pool) {
   int64_t found = 0;
   for (bool prime : pool.map(wl::is_prime, wl::primes())) found += prime;
   return found;
@@ -219,6 +243,23 @@ void primes_pool_sequential(benchmark::State& state) {
     check(state, found, wl::kPrimeCount);
   }
 }
+// primes_process_pool: the same map on a ProcessPoolExecutor of two worker
+// processes, made inside the timed region (so the two forks count).
+void primes_process_pool_concur(benchmark::State& state) {
+  {
+    futures::ProcessPoolExecutor warm(wl::kWorkers);
+    check(state, count_primes(warm), wl::kPrimeCount);
+  }
+  for (auto _ : state) {
+    futures::ProcessPoolExecutor pool(wl::kWorkers);
+    check(state, count_primes(pool), wl::kPrimeCount);
+  }
+}
+BENCHMARK(primes_process_pool_concur)
+    ->Name("primes_process_pool/concur")
+    ->UseRealTime()
+    ->Iterations(3);
+
 BENCHMARK(primes_pool_sequential)
     ->Name("primes_pool/sequential")
     ->UseRealTime()

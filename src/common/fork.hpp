@@ -14,6 +14,8 @@
 // The handlers run for every fork() of the process, also the user's own.
 #pragma once
 
+#include <sys/types.h>
+
 namespace concur::detail {
 
 // The order in which prepare handlers run; parent and child handlers run
@@ -33,5 +35,10 @@ struct ForkHandlers {
 
 // Installs the handlers of one ForkOrder slot (each slot has one owner).
 void at_fork(ForkOrder order, ForkHandlers handlers);
+
+// The calling process's id without a system call (glibc no longer caches
+// getpid, and a pool asks on every submit whether it was inherited): a copy
+// that the child of every fork() refreshes before fork() returns there.
+pid_t current_pid() noexcept;
 
 }  // namespace concur::detail

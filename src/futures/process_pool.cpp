@@ -28,6 +28,7 @@
 #include <vector>
 
 #include "common/exception_type.hpp"
+#include "common/fork.hpp"
 #include "concur/detail/assert.hpp"
 #include "concur/detail/shared_ring.hpp"
 #include "concur/detail/sys/shared_memory.hpp"
@@ -157,7 +158,9 @@ class ProcessPool {
   void post(const ResultHeader& header, std::span<const std::byte> payload);
 
   // In the caller.
-  bool inherited() const noexcept { return ::getpid() != creator_; }
+  bool inherited() const noexcept {
+    return concur::detail::current_pid() != creator_;
+  }
   void start_locked() CONCUR_REQUIRES(mu_);
   void spawn_locked() CONCUR_REQUIRES(mu_);
   void flush_locked() CONCUR_REQUIRES(mu_);
@@ -177,7 +180,7 @@ class ProcessPool {
   void monitor();
 
   const Config config_;
-  const pid_t creator_ = ::getpid();
+  const pid_t creator_ = concur::detail::current_pid();
   const std::size_t send_ahead_;  // calls waiting in the ring at most
   const std::size_t table_size_;  // a power of two above the calls in flight
   SharedRing calls_;

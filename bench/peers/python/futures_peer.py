@@ -11,12 +11,17 @@ workload runs a few times; the median time per operation is reported.
   as_completed_200k, wait_200k
                   the same 20,000 calls read through as_completed() or
                   wait() (C++ does 200,000).
+  process_pool_submit
+                  the same with ProcessPoolExecutor(2), 2,000 calls (C++
+                  does 100,000).
   primes_pool     the seeds' is_prime of the first five PRIMES of the
                   concurrent.futures documentation, with
                   ThreadPoolExecutor(2).map; one operation is the five
                   checks. The sequential loop is reported beside it
                   ("sequential_ns_per_op"): under the GIL threads do not
                   speed it up.
+  primes_process_pool
+                  the same with ProcessPoolExecutor(2).map.
   sum_1e8         sum() of a list of 1 .. 10^7 built beforehand (the seed
                   sums a prebuilt list; C++ sums 10^8 int64); one operation
                   is one element.
@@ -59,6 +64,19 @@ def pool_submit_1m(n):
     """Submit n trivial calls to a pool of two, then result() of each."""
     with concurrent.futures.ThreadPoolExecutor(max_workers=WORKERS) as pool:
         # Start the workers before the clock, as the C++ twin warms its pool.
+        pool.submit(identity, 0).result()
+        start = time.perf_counter_ns()
+        futures = [pool.submit(identity, i) for i in range(n)]
+        total = sum(f.result() for f in futures)
+        elapsed = time.perf_counter_ns() - start
+    assert total == n * (n - 1) // 2
+    return elapsed, n
+
+
+def process_pool_submit(n):
+    """pool_submit_1m on ProcessPoolExecutor(2): each call pickled to a
+    worker process and its result back."""
+    with concurrent.futures.ProcessPoolExecutor(max_workers=WORKERS) as pool:
         pool.submit(identity, 0).result()
         start = time.perf_counter_ns()
         futures = [pool.submit(identity, i) for i in range(n)]
@@ -125,6 +143,17 @@ def primes_pool(_):
     return elapsed, 1
 
 
+def primes_process_pool(_):
+    """primes_pool with ProcessPoolExecutor(2), which runs the checks in
+    parallel: the seed's own program."""
+    start = time.perf_counter_ns()
+    with concurrent.futures.ProcessPoolExecutor(max_workers=WORKERS) as pool:
+        found = sum(pool.map(is_prime, PRIMES))
+    elapsed = time.perf_counter_ns() - start
+    assert found == len(PRIMES)
+    return elapsed, 1
+
+
 def sum_1e8(n):
     """sum() of a list of 1 .. n built before the clock starts."""
     numbers = list(range(1, n + 1))
@@ -142,7 +171,9 @@ WORKLOADS = {
     "pool_submit_1m": (pool_submit_1m, 20_000, 5),
     "as_completed_200k": (as_completed_200k, 20_000, 5),
     "wait_200k": (wait_200k, 20_000, 5),
+    "process_pool_submit": (process_pool_submit, 2_000, 5),
     "primes_pool": (primes_pool, 1, 3),
+    "primes_process_pool": (primes_process_pool, 1, 3),
     "sum_1e8": (sum_1e8, 10_000_000, 5),
 }
 # Reported beside a workload, not as it: {workload: (key, function)}.
