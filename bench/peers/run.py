@@ -78,6 +78,9 @@ class Workload:
     python: str | None = None  # peer script in bench/peers/python
     max_ns: float | None = None  # absolute limit on concur's time
     limit: str | None = None  # what the limit's row calls it
+    # Target against Python: concur / Python time at most this (a row of
+    # its own, "Python").
+    python_max_ratio: float | None = None
 
 
 THREADING = "concur_threading_bench"
@@ -281,12 +284,17 @@ WORKLOADS = (
              peers=(Peer(THREAD_POOL, "pool_submit_1m/concur", None),),
              python=PY_FUTURES, max_ns=2000.0, limit="limit: 2 us a task"),
     Workload(name="primes_process_pool",
-             what="is_prime of the 5 PRIMES, map on a ProcessPoolExecutor "
-                  "of 2 (its start counted)",
+             what="is_prime of the 5 PRIMES, map on a started "
+                  "ProcessPoolExecutor of 2",
              binary=FUTURES, concur="primes_process_pool/concur",
              peers=(Peer(IDEAL, "primes_pool/ideal", 1.1),
                     Peer(THREAD_POOL, "primes_pool/concur", None),
-                    Peer(SEQUENTIAL, "primes_pool/sequential", None)),
+                    Peer(SEQUENTIAL, "primes_pool/sequential", None))),
+    Workload(name="primes_process_pool_start",
+             what="the same with the pool made in the clock, as the seed "
+                  "does (two forks counted)",
+             binary=FUTURES, concur="primes_process_pool/with_start",
+             peers=(Peer(IDEAL, "primes_pool/ideal", None),),
              python=PY_FUTURES),
     Workload(name="sum_1e8",
              what="sum of 10^8 int64 in 2 halves on a pool of 2 "
@@ -350,6 +358,11 @@ WORKLOADS = (
              binary=MULTIPROCESSING, concur="pipe_64k/concur",
              peers=(Peer(RAW_PIPE, "pipe_64k/raw_pipe", 1 / 0.9),),
              python=PY_MULTIPROCESSING),
+    Workload(name="pool_map_1m",
+             what="Pool(2).map over 1M ints, default chunking (per item; "
+                  ">= 50x Python)",
+             binary=MULTIPROCESSING, concur="pool_map_1m/concur",
+             python=PY_MULTIPROCESSING, python_max_ratio=1 / 50),
     Workload(name="process_start",
              what="Process start + join of a child that does nothing",
              binary=MULTIPROCESSING, concur="process_start/concur",
@@ -662,9 +675,15 @@ def evaluate(workloads: list[Workload], run: Run) -> list[dict]:
         concur = run.cpp.get(w.concur, {}).get("ns_per_op")
         python = run.python.get(w.name, {}).get("ns_per_op")
         limit = (Peer(w.limit or "limit", "", 1.0),) if w.max_ns else ()
-        for peer in (w.peers + limit) or (None,):
-            peer_ns = run.cpp.get(peer.benchmark, {}).get("ns_per_op") \
-                if peer and peer.benchmark else w.max_ns if peer else None
+        against_python = (Peer("Python", "", w.python_max_ratio),) \
+            if w.python_max_ratio else ()
+        for peer in (w.peers + limit + against_python) or (None,):
+            if peer and peer.benchmark:
+                peer_ns = run.cpp.get(peer.benchmark, {}).get("ns_per_op")
+            elif peer in against_python:
+                peer_ns = python
+            else:
+                peer_ns = w.max_ns if peer else None
             r = ratio(concur, peer_ns)
             target = peer.max_ratio if peer else None
             rows.append({

@@ -39,6 +39,10 @@
 // object may be destroyed while its child runs: the child is still reaped,
 // by active_children(), the next start() or the exit sequence, so no
 // zombie outlives the program.
+//
+// Pool (detail/mp_pool.hpp) is Python's Pool over ProcessPoolExecutor's
+// workers: its tasks are plain functions with encodable arguments, since
+// they are sent to worker processes that were forked before the call.
 #pragma once
 
 #include <sys/types.h>
@@ -362,3 +366,5 @@ bool set_fork_warning(bool enabled) noexcept;
 #include "concur/detail/mp_sharedctypes.hpp"
 
 #include "concur/detail/mp_shared_memory.hpp"
+
+#include "concur/detail/mp_pool.hpp"

@@ -123,6 +123,9 @@ class ProcessPool {
   void shutdown(bool wait, bool cancel_futures);
   void stop_workers(int signum);
   std::size_t max_workers() const noexcept { return config_.max_workers; }
+  std::size_t max_call_bytes() const noexcept {
+    return config_.buffer_bytes / 2;
+  }
 
  private:
   // A call sent (or a stop), by its ring index; state null for a stop.
@@ -326,7 +329,7 @@ void ProcessPoolDeleter::operator()(ProcessPool* pool) const noexcept {
 
 void ProcessPool::submit(codec::Buffer&& call, StateBase& state,
                          Completer complete) {
-  if (call.size() > config_.buffer_bytes / 2) {
+  if (call.size() > max_call_bytes()) {
     throw ValueError("a call of " + std::to_string(call.size()) +
                      " bytes does not fit in the process pool's buffer, "
                      "which takes calls of up to " +
@@ -744,6 +747,10 @@ void ProcessPoolExecutor::kill_workers() { pool_->stop_workers(SIGKILL); }
 
 std::size_t ProcessPoolExecutor::max_workers() const noexcept {
   return pool_->max_workers();
+}
+
+std::size_t ProcessPoolExecutor::max_call_bytes() const noexcept {
+  return pool_->max_call_bytes();
 }
 
 }  // namespace concur::futures

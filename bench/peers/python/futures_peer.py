@@ -20,8 +20,9 @@ workload runs a few times; the median time per operation is reported.
                   checks. The sequential loop is reported beside it
                   ("sequential_ns_per_op"): under the GIL threads do not
                   speed it up.
-  primes_process_pool
-                  the same with ProcessPoolExecutor(2).map.
+  primes_process_pool_start
+                  the same with ProcessPoolExecutor(2).map, the pool made
+                  inside the clock.
   sum_1e8         sum() of a list of 1 .. 10^7 built beforehand (the seed
                   sums a prebuilt list; C++ sums 10^8 int64); one operation
                   is one element.
@@ -173,7 +174,7 @@ WORKLOADS = {
     "wait_200k": (wait_200k, 20_000, 5),
     "process_pool_submit": (process_pool_submit, 2_000, 5),
     "primes_pool": (primes_pool, 1, 3),
-    "primes_process_pool": (primes_process_pool, 1, 3),
+    "primes_process_pool_start": (primes_process_pool, 1, 3),
     "sum_1e8": (sum_1e8, 10_000_000, 5),
 }
 # Reported beside a workload, not as it: {workload: (key, function)}.

@@ -14,6 +14,7 @@ Prints one JSON object on stdout, in the format of threading_peer.py.
 """
 
 import multiprocessing
+import time
 
 import peer_harness
 
@@ -85,6 +86,23 @@ def process_start(count):
     return peer_harness.start_join(CTX.Process, _nothing, count)
 
 
+def _identity(x):
+    return x
+
+
+def pool_map(items):
+    """Pool(2).map over `items` ints (a list built before the clock) with
+    the default chunking."""
+    numbers = list(range(items))
+    with CTX.Pool(2) as pool:
+        pool.map(_identity, range(100))
+        start = time.perf_counter_ns()
+        out = pool.map(_identity, numbers)
+        elapsed = time.perf_counter_ns() - start
+    assert out[-1] == items - 1
+    return elapsed, items
+
+
 # Operations per sample, for 0.1-0.5 s a sample here (a Queue moves about
 # 100k items/s between processes).
 WORKLOADS = {
@@ -93,6 +111,7 @@ WORKLOADS = {
     "mp_queue_64k": (queue_blocks, 2_000),
     "pipe_64k": (pipe_blocks, 4_000),
     "process_start": (process_start, 200),
+    "pool_map_1m": (pool_map, 1_000_000),
 }
 
 

@@ -257,6 +257,8 @@ class ProcessPoolExecutor : public ExecutorBase<ProcessPoolExecutor> {
   void kill_workers();
 
   std::size_t max_workers() const noexcept;
+  // The largest encoded call submit accepts (half of buffer_bytes).
+  std::size_t max_call_bytes() const noexcept;
 
  private:
   std::unique_ptr<futures_detail::ProcessPool,
