@@ -18,10 +18,10 @@
 //
 // Differences from Python: `register` is a C++ keyword, hence register_.
 // The sequence is one std::atexit handler, installed by the first use of
-// concur that needs it (the first Thread started, pool made or register_
-// call): std::atexit handlers installed after that, and static objects
-// first constructed after that, run or are destroyed before the sequence,
-// as C++ orders them. An exception escaping a function is reported on
+// concur that needs it (the first Thread or Process started, pool made or
+// register_ call): std::atexit handlers installed after that, and static
+// objects first constructed after that, run or are destroyed before the
+// sequence, as C++ orders them. An exception escaping a function is reported on
 // stderr (as Python prints it) and the others still run.
 #pragma once
 

@@ -17,7 +17,9 @@
 namespace concur::multiprocessing {
 
 struct QueueOptions {
-  std::size_t maxsize = 0;  // items; 0: unbounded (below 2^24 either way)
+  // Items; 0: no limit on the count (below 2^24 either way). The buffer
+  // still bounds the bytes waiting: see Queue's differences from Python.
+  std::size_t maxsize = 0;
   // The shared ring's size: items up to half of it travel in one record,
   // larger ones are streamed through it in quarters.
   std::size_t buffer_bytes = std::size_t{1} << 18;
@@ -51,7 +53,11 @@ struct QueueOptions {
 // are no-ops; a timed put() of an item larger than half the buffer waits
 // without a limit once its first chunk is in, since a consumer may be
 // reading it; an item of another type cannot arrive, since the queue's
-// type is fixed when it is made.
+// type is fixed when it is made. A queue without a maxsize is not
+// unbounded: the items waiting in it must fit in its buffer (buffer_bytes,
+// 256 KiB by default), so put() waits for room (put_nowait throws
+// queue::Full) while the buffer is full, where Python's feeder thread would
+// hold them in the producer's memory; full() reports the maxsize only.
 template <codec::Encodable T>
 class Queue {
  public:
