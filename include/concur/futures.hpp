@@ -78,6 +78,32 @@ class WorkItem;
 
 namespace concur::futures_detail {
 [[noreturn]] void throw_timeout(const std::string& what);
+
+// The input iterator of a range of results whose state lives in the range
+// (MapResults, multiprocessing's UnorderedResults): it reads, advances and
+// tests for the end through the owner's current(), advance() and
+// finished(), which the owner makes reachable by befriending it.
+template <class Owner, class Value>
+class OwnerIterator {
+ public:
+  using value_type = Value;
+  using difference_type = std::ptrdiff_t;
+  OwnerIterator() = default;
+  explicit OwnerIterator(Owner* owner) : owner_(owner) {}
+  Value& operator*() const { return owner_->current(); }
+  OwnerIterator& operator++() {
+    owner_->advance();
+    return *this;
+  }
+  void operator++(int) { ++*this; }
+  friend bool operator==(const OwnerIterator& it, std::default_sentinel_t) {
+    return it.at_end();
+  }
+
+ private:
+  bool at_end() const { return owner_->finished(); }
+  Owner* owner_ = nullptr;
+};
 // The library's own way into a Future's state (for wait, as_completed, map).
 struct FutureAccess {
   template <class T>
@@ -380,26 +406,7 @@ class MapResults {
   };
   using Chunk = std::vector<Cell>;
 
-  class Iterator {
-   public:
-    using value_type = Stored;
-    using difference_type = std::ptrdiff_t;
-    Iterator() = default;
-    explicit Iterator(MapResults* owner) : owner_(owner) {}
-    Stored& operator*() const { return owner_->current(); }
-    Iterator& operator++() {
-      owner_->advance();
-      return *this;
-    }
-    void operator++(int) { ++*this; }
-    friend bool operator==(const Iterator& it, std::default_sentinel_t) {
-      return it.at_end();
-    }
-
-   private:
-    bool at_end() const { return owner_->finished(); }
-    MapResults* owner_ = nullptr;
-  };
+  using Iterator = futures_detail::OwnerIterator<MapResults, Stored>;
 
   // Where a map with a buffersize gets its next task: submits it and
   // returns its future, or nothing once the inputs are exhausted.
@@ -442,6 +449,7 @@ class MapResults {
   }
 
  private:
+  friend Iterator;
   bool finished() const noexcept { return chunks_.empty(); }
   // Waits for the current chunk and points block_ at its results; on its
   // error or timeout, cancels the rest, ends the iteration and rethrows.

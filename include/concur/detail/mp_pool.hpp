@@ -148,26 +148,7 @@ class UnorderedResults {
   using Stored = futures_detail::Stored<R>;
   using Chunk = typename futures::MapResults<R>::Chunk;
 
-  class Iterator {
-   public:
-    using value_type = Stored;
-    using difference_type = std::ptrdiff_t;
-    Iterator() = default;
-    explicit Iterator(UnorderedResults* owner) : owner_(owner) {}
-    Stored& operator*() const { return owner_->current(); }
-    Iterator& operator++() {
-      owner_->advance();
-      return *this;
-    }
-    void operator++(int) { ++*this; }
-    friend bool operator==(const Iterator& it, std::default_sentinel_t) {
-      return it.at_end();
-    }
-
-   private:
-    bool at_end() const { return owner_->finished(); }
-    UnorderedResults* owner_ = nullptr;
-  };
+  using Iterator = futures_detail::OwnerIterator<UnorderedResults, Stored>;
 
   explicit UnorderedResults(std::vector<futures::Future<Chunk>> chunks)
       : shared_(std::make_shared<Shared>(std::move(chunks))),
@@ -193,6 +174,7 @@ class UnorderedResults {
   std::default_sentinel_t end() { return {}; }
 
  private:
+  friend Iterator;
   struct Shared {
     explicit Shared(std::vector<futures::Future<Chunk>> c)
         : chunks(std::move(c)) {}
