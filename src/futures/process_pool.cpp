@@ -168,7 +168,10 @@ class ProcessPool {
   void spawn_locked() CONCUR_REQUIRES(mu_);
   void flush_locked() CONCUR_REQUIRES(mu_);
   void push_stop_locked() CONCUR_REQUIRES(mu_);
-  void cancel_pending_locked() CONCUR_REQUIRES(mu_);
+  // Moves the calls not yet sent out of pending_, to be cancelled by
+  // cancel() once the lock is released.
+  void take_unsent_locked(std::vector<StateBase*>& unsent) CONCUR_REQUIRES(mu_);
+  static void cancel(std::vector<StateBase*>& unsent) noexcept;
   void break_locked(std::string reason, std::vector<Failure>& failures)
       CONCUR_REQUIRES(mu_);
   bool finished_locked() const CONCUR_REQUIRES(mu_);
@@ -415,13 +418,21 @@ void ProcessPool::push_stop_locked() {
   pending_.push_back({std::move(stop)});
 }
 
-void ProcessPool::cancel_pending_locked() {
-  std::erase_if(pending_, [](Pending& p) {
+void ProcessPool::take_unsent_locked(std::vector<StateBase*>& unsent) {
+  std::erase_if(pending_, [&](Pending& p) {
     if (p.state == nullptr || p.started) return false;
-    p.state->cancel();
-    p.state->release();
+    unsent.push_back(p.state);
     return true;
   });
+}
+
+void ProcessPool::cancel(std::vector<StateBase*>& unsent) noexcept {
+  // Outside the lock: cancelling runs the futures' callbacks, which may
+  // wait for the collector, which takes the lock.
+  for (StateBase* state : unsent) {
+    state->cancel();
+    state->release();
+  }
 }
 
 void ProcessPool::break_locked(std::string reason,
@@ -469,9 +480,10 @@ void ProcessPool::wake_monitor() noexcept {
 
 void ProcessPool::shutdown(bool wait, bool cancel_futures) {
   if (inherited()) return;
+  std::vector<StateBase*> unsent;
   {
     ScopedLock guard(mu_);
-    if (cancel_futures) cancel_pending_locked();
+    if (cancel_futures) take_unsent_locked(unsent);
     if (!shutdown_) {
       shutdown_ = true;
       if (started_ && broken_.empty()) {
@@ -480,14 +492,16 @@ void ProcessPool::shutdown(bool wait, bool cancel_futures) {
       }
     }
   }
+  cancel(unsent);
   if (wait) join_threads();
 }
 
 void ProcessPool::stop_workers(int signum) {
   if (inherited()) return;
+  std::vector<StateBase*> unsent;
   {
     ScopedLock guard(mu_);
-    cancel_pending_locked();
+    take_unsent_locked(unsent);
     shutdown_ = true;
     terminating_ = true;
     for (Worker& w : workers_) {
@@ -499,6 +513,7 @@ void ProcessPool::stop_workers(int signum) {
       }
     }
   }
+  cancel(unsent);
 }
 
 void ProcessPool::join_threads() {

@@ -56,6 +56,11 @@ int read_byte(int fd) {
   char byte = 0;
   return static_cast<int>(::read(fd, &byte, 1));
 }
+// Fails for -2; otherwise read_byte(fd).
+int fails_or_reads(int fd) {
+  if (fd == -2) throw concur::ValueError("no descriptor");
+  return read_byte(fd);
+}
 int initialized = 0;
 void initialize() { initialized = 7; }
 int read_initialized(int) { return initialized; }
@@ -179,6 +184,27 @@ TEST_F(Pool, CallbacksRunBeforeTheResultIsReady) {
   EXPECT_THROW(bad.get(), concur::ValueError);
 }
 
+TEST_F(Pool, CallbacksRunOnThePoolsThreadNotTheCallers) {
+  mp::Pool pool(2);
+  const auto caller = std::this_thread::get_id();
+  for (int round = 0; round < 20; ++round) {
+    std::atomic<bool> elsewhere{false};
+    auto r =
+        pool.apply_async(sqr, std::tuple{round}, {.callback = [&](const int&) {
+                           elsewhere = std::this_thread::get_id() != caller;
+                         }});
+    r.wait();
+    EXPECT_TRUE(elsewhere.load());
+    std::atomic<bool> map_elsewhere{false};
+    auto m = pool.map_async(
+        sqr, Range(3), 1, {.callback = [&](const std::vector<int>&) {
+          map_elsewhere = std::this_thread::get_id() != caller;
+        }});
+    m.wait();
+    EXPECT_TRUE(map_elsewhere.load());
+  }
+}
+
 TEST_F(Pool, ACallbackThatThrowsStillLetsTheResultBecomeReady) {
   testing::internal::CaptureStderr();
   {
@@ -254,6 +280,46 @@ TEST_F(Pool, MapAsyncCompletesWithTheWholeList) {
   EXPECT_FALSE(bad.successful());
   auto empty = pool.map_async(sqr, std::vector<int>{});
   EXPECT_TRUE(empty.get(30s).empty());
+}
+
+TEST_F(Pool, MapAsyncFailsOnlyOnceEveryChunkIsDone) {
+  Gate gate;
+  mp::Pool pool(2);
+  std::atomic<int> errors{0};
+  auto r =
+      pool.map_async(fails_or_reads, std::vector<int>{-2, gate.fds[0]}, 1,
+                     {.error_callback = [&](std::exception_ptr) { ++errors; }});
+  // The first chunk has failed (or will); the second waits at the gate.
+  EXPECT_FALSE(r.wait(50ms));
+  EXPECT_EQ(errors.load(), 0);
+  gate.open(1);
+  EXPECT_TRUE(r.wait(30s));
+  EXPECT_EQ(errors.load(), 1);
+  ExpectThrowWithMessage<concur::ValueError>([&] { r.get(); }, "no descriptor");
+}
+
+TEST_F(Pool, AnEmptyMapAsyncIsReadyWithoutCallingBack) {
+  mp::Pool pool(1);
+  bool called = false;
+  auto r = pool.map_async(
+      sqr, std::vector<int>{}, std::nullopt,
+      {.callback = [&](const std::vector<int>&) { called = true; }});
+  EXPECT_TRUE(r.ready());
+  EXPECT_TRUE(r.get().empty());
+  EXPECT_FALSE(called);
+}
+
+TEST_F(Pool, GetOnATemporaryReturnsACopyAndMovedHandlesStillWork) {
+  mp::Pool pool(2);
+  int sum = 0;
+  for (int v : pool.map_async(sqr, Range(5)).get()) sum += v;
+  EXPECT_EQ(sum, 0 + 1 + 4 + 9 + 16);
+  const int nine = pool.apply_async(sqr, 3).get(30s);
+  EXPECT_EQ(nine, 9);
+  auto a = pool.apply_async(sqr, 4);
+  auto b = std::move(a);
+  EXPECT_EQ(b.get(), 16);
+  EXPECT_EQ(a.get(), 16);  // NOLINT(bugprone-use-after-move): moving copies
 }
 
 TEST_F(Pool, StarmapSpreadsEachItemOverTheArguments) {

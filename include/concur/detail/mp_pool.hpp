@@ -10,6 +10,7 @@
 #include <exception>
 #include <functional>
 #include <iterator>
+#include <limits>
 #include <memory>
 #include <optional>
 #include <ranges>
@@ -100,18 +101,40 @@ struct AsyncCallbacks {
 // Thread safety: every member may be called from any thread.
 //
 // Differences from Python: wait(timeout) returns whether the result is
-// ready; get() returns a const reference that lives as long as a handle.
+// ready; get() on a handle returns a const reference that lives as long as
+// a handle does, and get() on a temporary (pool.apply_async(f, x).get())
+// returns a copy.
 template <class R>
 class AsyncResult {
  public:
+  // A moved-from handle still refers to the result: moving copies.
+  AsyncResult(const AsyncResult&) = default;
+  AsyncResult& operator=(const AsyncResult&) = default;
+  ~AsyncResult() = default;
+
   // Waits; returns the value or throws the task's error (a worker's death
   // while it ran the task: WorkerDiedError; after terminate():
   // BrokenProcessPool or CancelledError).
-  decltype(auto) get() const { return future_.result(); }
+  decltype(auto) get() const& { return future_.result(); }
+  auto get() && {
+    if constexpr (std::is_void_v<R>) {
+      future_.result();
+    } else {
+      return R(future_.result());
+    }
+  }
   // As get(), for at most `timeout`: TimeoutError if not ready by then.
   template <class Rep, class Period>
-  decltype(auto) get(std::chrono::duration<Rep, Period> timeout) const {
+  decltype(auto) get(std::chrono::duration<Rep, Period> timeout) const& {
     return future_.result(timeout);
+  }
+  template <class Rep, class Period>
+  auto get(std::chrono::duration<Rep, Period> timeout) && {
+    if constexpr (std::is_void_v<R>) {
+      future_.result(timeout);
+    } else {
+      return R(future_.result(timeout));
+    }
   }
   void wait() const { static_cast<void>(wait_until(sys::Deadline::never())); }
   template <class Rep, class Period>
@@ -129,6 +152,7 @@ class AsyncResult {
   friend class Pool;
   explicit AsyncResult(futures::Future<R> future)
       : future_(std::move(future)) {}
+
   bool wait_until(const sys::Deadline& deadline) const {
     return futures_detail::wait_for_state(
         futures_detail::FutureAccess::state(future_), deadline);
@@ -162,7 +186,11 @@ class UnorderedResults {
           });
     }
   }
-  UnorderedResults(UnorderedResults&&) noexcept = default;
+  UnorderedResults(UnorderedResults&& other) noexcept
+      : shared_(std::move(other.shared_)),
+        left_(std::exchange(other.left_, 0)),
+        block_(std::exchange(other.block_, nullptr)),
+        item_(other.item_) {}
   UnorderedResults& operator=(UnorderedResults&&) = delete;
   ~UnorderedResults() {
     if (shared_ != nullptr) {
@@ -282,17 +310,24 @@ class Pool {
   }
   // As Python's apply_async(fn, args, callback=..., error_callback=...):
   //   pool.apply_async(f, std::tuple{1, 2}, {.callback = on_result});
+  // (Without callbacks the tuple is not spread: apply_async(f, 1, 2).)
   template <class F, class... Args>
   auto apply_async(F&& fn, std::tuple<Args...> args,
                    AsyncCallbacks<std::invoke_result_t<std::decay_t<F>&,
                                                        std::decay_t<Args>&&...>>
                        callbacks) {
-    auto inner = std::apply(
+    // The callbacks are in place before the call is sent, so that they run
+    // on the pool's result thread, never on this one.
+    futures::Future<
+        std::invoke_result_t<std::decay_t<F>&, std::decay_t<Args>&&...>>
+        inner;
+    auto outer = with_callbacks(inner, std::move(callbacks));
+    std::apply(
         [&](auto&&... a) {
-          return submit(std::forward<F>(fn), std::forward<decltype(a)>(a)...);
+          send(inner, std::forward<F>(fn), std::forward<decltype(a)>(a)...);
         },
         std::move(args));
-    return AsyncResult(with_callbacks(std::move(inner), std::move(callbacks)));
+    return AsyncResult(std::move(outer));
   }
 
   // fn(item) for every item of `items`, in chunks; every result, in order.
@@ -333,20 +368,25 @@ class Pool {
   auto imap(F&& fn, Range&& items, std::ptrdiff_t chunksize = 1) {
     using R = MapResultOf<Single, F, Range>;
     check_chunksize(chunksize);
-    auto chunks = send_chunks<Single, R>(fn, std::forward<Range>(items),
-                                         static_cast<std::size_t>(chunksize));
-    std::size_t total = chunks.items;
-    return futures::MapResults<R>(std::move(chunks.futures), std::nullopt,
-                                  nullptr, total);
+    auto chunks = make_chunks<Single>(std::forward<Range>(items),
+                                      static_cast<std::size_t>(chunksize));
+    const std::size_t total = count_items(chunks);
+    std::vector<futures::Future<Chunk<R>>> futures(chunks.size());
+    send_chunks<R>(std::decay_t<F>(fn), chunks, futures);
+    return futures::MapResults<R>(std::move(futures), std::nullopt, nullptr,
+                                  total);
   }
   // The results lazily, as their chunks finish.
   template <class F, std::ranges::input_range Range>
   auto imap_unordered(F&& fn, Range&& items, std::ptrdiff_t chunksize = 1) {
     using R = MapResultOf<Single, F, Range>;
     check_chunksize(chunksize);
-    auto chunks = send_chunks<Single, R>(fn, std::forward<Range>(items),
-                                         static_cast<std::size_t>(chunksize));
-    return UnorderedResults<R>(std::move(chunks.futures));
+    auto chunks = make_chunks<Single>(std::forward<Range>(items),
+                                      static_cast<std::size_t>(chunksize));
+    std::vector<futures::Future<Chunk<R>>> futures(chunks.size());
+    UnorderedResults<R> results(futures);
+    send_chunks<R>(std::decay_t<F>(fn), chunks, futures);
+    return results;
   }
 
   // No more work; the workers end once they have run what was sent.
@@ -365,11 +405,6 @@ class Pool {
 
   template <class R>
   using Chunk = typename futures::MapResults<R>::Chunk;
-  template <class R>
-  struct Sent {
-    std::vector<futures::Future<Chunk<R>>> futures;
-    std::size_t items = 0;
-  };
 
   void check_running() const;
   static void check_chunksize(std::ptrdiff_t chunksize);
@@ -380,10 +415,28 @@ class Pool {
     return std::max<std::size_t>(1, (items + per - 1) / per);
   }
 
+  // Sends fn(args...) as `future`'s call: ValueError unless the pool runs
+  // (also when a close() or terminate() overtakes the send).
+  template <class R, class F, class... Args>
+  void send(futures::Future<R>& future, F&& fn, Args&&... args) {
+    check_running();
+    try {
+      futures_detail::ProcessPoolAccess::send(
+          executor_, future, std::forward<F>(fn), std::forward<Args>(args)...);
+    } catch (const futures::BrokenExecutor&) {
+      throw;
+    } catch (const RuntimeError&) {
+      check_running();
+      throw;
+    }
+  }
   template <class F, class... Args>
   auto submit(F&& fn, Args&&... args) {
-    check_running();
-    return executor_.submit(std::forward<F>(fn), std::forward<Args>(args)...);
+    futures::Future<
+        std::invoke_result_t<std::decay_t<F>&, std::decay_t<Args>&&...>>
+        future;
+    send(future, std::forward<F>(fn), std::forward<Args>(args)...);
+    return future;
   }
 
   // Waits for the future and moves its value out (its only other holder,
@@ -399,30 +452,30 @@ class Pool {
     }
   }
 
-  // Sends the items as calls of run_chunk, chunksize at a time (a chunk
-  // whose encoding would not fit the pool's buffer goes as two halves).
-  template <class How, class R, class F, class Range>
-  Sent<R> send_chunks(const F& fn, Range&& items, std::size_t chunksize) {
-    using Fn = std::decay_t<F>;
+  // The items as calls' arguments, chunksize at a time; a chunk whose
+  // encoding would not fit in the pool's buffer becomes two halves.
+  template <class How, class Range>
+  auto make_chunks(Range&& items, std::size_t chunksize) const {
     using Item = typename How::template Item<std::ranges::range_value_t<Range>>;
-    check_running();
-    Sent<R> sent;
+    std::size_t left = std::numeric_limits<std::size_t>::max();
+    if constexpr (std::ranges::sized_range<Range>) {
+      left = static_cast<std::size_t>(std::ranges::size(items));
+    }
+    std::vector<std::vector<Item>> chunks;
     std::vector<Item> chunk;
-    chunk.reserve(chunksize);
     for (auto&& value : items) {
+      if (chunk.empty()) chunk.reserve(std::min({chunksize, left, kReserve}));
       chunk.push_back(
           How::template item<Item>(std::forward<decltype(value)>(value)));
-      if (chunk.size() == chunksize) {
-        send_chunk<Fn, Item, R>(fn, std::move(chunk), sent);
-        chunk.clear();
-        chunk.reserve(chunksize);
-      }
+      --left;
+      if (chunk.size() == chunksize) add_chunk(chunks, std::move(chunk));
     }
-    if (!chunk.empty()) send_chunk<Fn, Item, R>(fn, std::move(chunk), sent);
-    return sent;
+    if (!chunk.empty()) add_chunk(chunks, std::move(chunk));
+    return chunks;
   }
-  template <class Fn, class Item, class R>
-  void send_chunk(const Fn& fn, std::vector<Item>&& chunk, Sent<R>& sent) {
+  template <class Item>
+  void add_chunk(std::vector<std::vector<Item>>& chunks,
+                 std::vector<Item>&& chunk) const {
     if (chunk.size() > 1 && codec::encoded_size(chunk) + kCallOverhead >
                                 executor_.max_call_bytes()) {
       const auto middle =
@@ -430,17 +483,42 @@ class Pool {
       std::vector<Item> second(std::make_move_iterator(middle),
                                std::make_move_iterator(chunk.end()));
       chunk.erase(middle, chunk.end());
-      send_chunk<Fn, Item, R>(fn, std::move(chunk), sent);
-      send_chunk<Fn, Item, R>(fn, std::move(second), sent);
-      return;
+      add_chunk(chunks, std::move(chunk));
+      add_chunk(chunks, std::move(second));
+    } else {
+      chunks.push_back(std::move(chunk));
     }
-    sent.items += chunk.size();
-    sent.futures.push_back(executor_.submit(
-        &futures_detail::run_chunk<Fn, Item, R>, fn, std::move(chunk)));
+    chunk = {};
+  }
+  template <class Item>
+  static std::size_t count_items(const std::vector<std::vector<Item>>& chunks) {
+    std::size_t n = 0;
+    for (const auto& chunk : chunks) n += chunk.size();
+    return n;
   }
 
-  // map_async's future: the whole list once every chunk is done, or the
-  // first chunk error; the callbacks run before it completes.
+  // Sends chunk i as the call of futures[i] (pending; their callbacks in
+  // place) and frees it. If a send fails, the futures not sent are
+  // cancelled (so that none is left pending) and the error propagates.
+  template <class R, class Fn, class Item>
+  void send_chunks(const Fn& fn, std::vector<std::vector<Item>>& chunks,
+                   std::vector<futures::Future<Chunk<R>>> futures) {
+    std::size_t i = 0;
+    try {
+      for (; i < chunks.size(); ++i) {
+        send(futures[i], &futures_detail::run_chunk<Fn, Item, R>, fn,
+             std::move(chunks[i]));
+        chunks[i] = {};
+      }
+    } catch (...) {
+      for (; i < futures.size(); ++i) futures[i].cancel();
+      throw;
+    }
+  }
+
+  // map_async's future: the whole list once every chunk is done, or, once
+  // every chunk is done, the first chunk's error (as Python's MapResult);
+  // the callbacks run before it completes.
   template <class How, class F, class Range>
   auto map_future(
       const F& fn, Range&& items, std::optional<std::ptrdiff_t> chunksize,
@@ -450,41 +528,58 @@ class Pool {
                   "map's function must return a value, as Python's returns "
                   "None at least");
     if (chunksize) check_chunksize(*chunksize);
+    check_running();
     if constexpr (!std::ranges::sized_range<Range>) {
       // Python makes a list of the items first, to know how many.
       std::vector<std::ranges::range_value_t<Range>> all;
-      for (auto&& value : items)
+      for (auto&& value : items) {
         all.push_back(std::forward<decltype(value)>(value));
+      }
       return map_future<How>(fn, std::move(all), chunksize,
                              std::move(callbacks));
     } else {
       const auto n = static_cast<std::size_t>(std::ranges::size(items));
-      const std::size_t size = chunksize ? static_cast<std::size_t>(*chunksize)
-                                         : default_chunksize(n);
-      auto job = std::make_shared<MapJob<R>>();
-      job->callbacks = std::move(callbacks);
-      job->result = futures::Future<std::vector<R>>();
-      auto result = job->result;
-      Sent<R> sent = send_chunks<How, R>(fn, std::forward<Range>(items), size);
-      job->total = sent.items;
-      job->chunks = std::move(sent.futures);
-      job->remaining.store(job->chunks.size() + 1, std::memory_order_relaxed);
+      auto chunks =
+          make_chunks<How>(std::forward<Range>(items),
+                           chunksize ? static_cast<std::size_t>(*chunksize)
+                                     : default_chunksize(n));
+      futures::Future<std::vector<R>> result;
+      if (chunks.empty()) {
+        // Python's MapResult of no items: ready, no callback.
+        result.set_result(std::vector<R>{});
+        return result;
+      }
+      auto job = std::make_shared<MapJob<R>>(chunks.size(), count_items(chunks),
+                                             result, std::move(callbacks));
       for (auto& chunk : job->chunks) {
         chunk.add_done_callback([job](auto& f) { job->chunk_done(f); });
       }
-      job->arrive();
+      // Copies of the handles: the last chunk's callback clears the job's.
+      send_chunks<R>(std::decay_t<F>(fn), chunks, job->chunks);
       return result;
     }
   }
 
   template <class R>
   struct MapJob {
+    MapJob(std::size_t chunk_count, std::size_t item_count,
+           futures::Future<std::vector<R>> future,
+           AsyncCallbacks<std::vector<R>> cbs)
+        : chunks(chunk_count),
+          total(item_count),
+          remaining(chunk_count),
+          result(std::move(future)),
+          callbacks(std::move(cbs)) {}
+
     std::vector<futures::Future<Chunk<R>>> chunks;
-    std::size_t total = 0;
-    // Chunks not done, plus one for the sender until it has registered every
-    // callback. acq_rel: the last to arrive sees every chunk's results.
-    std::atomic<std::size_t> remaining{1};
+    const std::size_t total;
+    // Chunks not done. acq_rel: the last to finish sees every chunk's
+    // results, and first_error.
+    std::atomic<std::size_t> remaining;
+    // Relaxed: only the first to fail writes first_error; the counter
+    // orders that write before the last chunk's read.
     std::atomic<bool> failed{false};
+    std::exception_ptr first_error;
     futures::Future<std::vector<R>> result;
     AsyncCallbacks<std::vector<R>> callbacks;
 
@@ -492,29 +587,36 @@ class Pool {
       auto& state = futures_detail::FutureAccess::state(f);
       if (auto error = multiprocessing_detail::error_of(state)) {
         if (!failed.exchange(true, std::memory_order_relaxed)) {
-          complete_with(callbacks.error_callback, error,
-                        [&] { result.set_exception(error); });
+          first_error = std::move(error);
         }
+      }
+      if (remaining.fetch_sub(1, std::memory_order_acq_rel) == 1) finish();
+    }
+    void finish() {
+      if (failed.load(std::memory_order_relaxed)) {
+        complete_with(callbacks.error_callback, first_error,
+                      [&] { result.set_exception(first_error); });
         return;
       }
-      arrive();
-    }
-    void arrive() {
-      if (remaining.fetch_sub(1, std::memory_order_acq_rel) != 1) return;
-      if (failed.load(std::memory_order_relaxed)) return;
       std::vector<R> out;
-      out.reserve(total);
-      for (auto& chunk : chunks) {
-        for (auto& cell :
-             futures_detail::FutureAccess::state(chunk).mutable_value()) {
-          out.push_back(std::move(cell.value));
+      try {
+        out.reserve(total);
+        for (auto& chunk : chunks) {
+          for (auto& cell :
+               futures_detail::FutureAccess::state(chunk).mutable_value()) {
+            out.push_back(std::move(cell.value));
+          }
         }
+      } catch (...) {
+        result.set_exception(std::current_exception());
+        return;
       }
       chunks.clear();
-      auto call = [&] {
-        if (callbacks.callback) callbacks.callback(out);
-      };
-      complete_with(call, [&] { result.set_result(std::move(out)); });
+      complete_with(
+          [&] {
+            if (callbacks.callback) callbacks.callback(out);
+          },
+          [&] { result.set_result(std::move(out)); });
     }
   };
 
@@ -541,9 +643,9 @@ class Pool {
   }
 
   // A future that completes after the callbacks have run on `inner`'s
-  // outcome.
+  // outcome; `inner` must not be sent yet.
   template <class R>
-  static futures::Future<R> with_callbacks(futures::Future<R> inner,
+  static futures::Future<R> with_callbacks(futures::Future<R>& inner,
                                            AsyncCallbacks<R> callbacks) {
     futures::Future<R> outer;
     inner.add_done_callback([outer, callbacks = std::move(callbacks)](
@@ -569,6 +671,8 @@ class Pool {
     return outer;
   }
 
+  // A chunk's first reservation at most (the rest grows as items come).
+  static constexpr std::size_t kReserve = 1 << 16;
   // The bytes of a call besides its chunk: the invoker and the function.
   static constexpr std::size_t kCallOverhead = 64;
 

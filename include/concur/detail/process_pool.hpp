@@ -149,6 +149,7 @@ struct RemoteCompletion {
 };
 
 class ProcessPool;
+struct ProcessPoolAccess;
 struct ProcessPoolDeleter {
   void operator()(ProcessPool* pool) const noexcept;
 };
@@ -219,30 +220,9 @@ class ProcessPoolExecutor : public ExecutorBase<ProcessPoolExecutor> {
   // fit in half of buffer_bytes.
   template <class F, class... Args>
   auto submit(F&& fn, Args&&... args) {
-    using Fn = std::decay_t<F>;
-    static_assert(futures_detail::SendableCallable<Fn>,
-                  "a ProcessPoolExecutor task must be a function or a "
-                  "captureless lambda: it runs in another process");
-    static_assert((futures_detail::SendableArgument<std::decay_t<Args>> && ...),
-                  "a ProcessPoolExecutor task's arguments must be encodable "
-                  "(concur/codec.hpp): they are sent to another process");
-    using R = std::invoke_result_t<Fn&, std::decay_t<Args>&&...>;
-    static_assert(codec::Encodable<futures_detail::Stored<R>>,
-                  "a ProcessPoolExecutor task's result must be encodable "
-                  "(concur/codec.hpp): it is sent back from another process");
-    codec::Buffer call;
-    codec::Writer w(call);
-    const futures_detail::Invoker invoker =
-        &futures_detail::invoke_sent<Fn, std::decay_t<Args>...>;
-    // Each with its decayed type: a function (not its pointer) sends
-    // nothing otherwise.
-    futures_detail::send_argument<futures_detail::Invoker>(w, invoker);
-    futures_detail::send_argument<Fn>(w, fn);
-    (futures_detail::send_argument<std::decay_t<Args>>(w, args), ...);
-    Future<R> future;
-    futures_detail::submit(*pool_, std::move(call),
-                           futures_detail::FutureAccess::state(future),
-                           &futures_detail::RemoteCompletion::complete<R>);
+    Future<std::invoke_result_t<std::decay_t<F>&, std::decay_t<Args>&&...>>
+        future;
+    send(future, std::forward<F>(fn), std::forward<Args>(args)...);
     return future;
   }
 
@@ -261,9 +241,55 @@ class ProcessPoolExecutor : public ExecutorBase<ProcessPoolExecutor> {
   std::size_t max_call_bytes() const noexcept;
 
  private:
+  friend struct futures_detail::ProcessPoolAccess;
+
+  // Sends fn(args...) as the call of `future`, which is pending and may
+  // already have done-callbacks.
+  template <class R, class F, class... Args>
+  void send(Future<R>& future, F&& fn, Args&&... args) {
+    using Fn = std::decay_t<F>;
+    static_assert(futures_detail::SendableCallable<Fn>,
+                  "a ProcessPoolExecutor task must be a function or a "
+                  "captureless lambda: it runs in another process");
+    static_assert((futures_detail::SendableArgument<std::decay_t<Args>> && ...),
+                  "a ProcessPoolExecutor task's arguments must be encodable "
+                  "(concur/codec.hpp): they are sent to another process");
+    static_assert(codec::Encodable<futures_detail::Stored<R>>,
+                  "a ProcessPoolExecutor task's result must be encodable "
+                  "(concur/codec.hpp): it is sent back from another process");
+    codec::Buffer call;
+    codec::Writer w(call);
+    const futures_detail::Invoker invoker =
+        &futures_detail::invoke_sent<Fn, std::decay_t<Args>...>;
+    // Each with its decayed type: a function (not its pointer) sends
+    // nothing otherwise.
+    futures_detail::send_argument<futures_detail::Invoker>(w, invoker);
+    futures_detail::send_argument<Fn>(w, fn);
+    (futures_detail::send_argument<std::decay_t<Args>>(w, args), ...);
+    futures_detail::submit(*pool_, std::move(call),
+                           futures_detail::FutureAccess::state(future),
+                           &futures_detail::RemoteCompletion::complete<R>);
+  }
+
   std::unique_ptr<futures_detail::ProcessPool,
                   futures_detail::ProcessPoolDeleter>
       pool_;
 };
 
 }  // namespace concur::futures
+
+namespace concur::futures_detail {
+
+// How multiprocessing::Pool sends a call into a future it made first, so
+// that the future's callbacks are in place before the call can finish (and
+// run on the pool's collector thread, as Python's run on its result
+// thread).
+struct ProcessPoolAccess {
+  template <class R, class F, class... Args>
+  static void send(futures::ProcessPoolExecutor& pool,
+                   futures::Future<R>& future, F&& fn, Args&&... args) {
+    pool.send(future, std::forward<F>(fn), std::forward<Args>(args)...);
+  }
+};
+
+}  // namespace concur::futures_detail
