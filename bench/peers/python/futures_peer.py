@@ -130,26 +130,24 @@ def primes_sequential():
     return elapsed, 1
 
 
-def primes_pool(_):
-    """The five checks with ThreadPoolExecutor(2).map; the pool is made
-    inside the clock, as the seed makes it in its `with` block."""
+def primes_on(executor_class):
+    """The five checks with executor_class(2).map; the pool is made inside
+    the clock, as the seed makes it in its `with` block."""
     start = time.perf_counter_ns()
-    with concurrent.futures.ThreadPoolExecutor(max_workers=WORKERS) as pool:
+    with executor_class(max_workers=WORKERS) as pool:
         found = sum(pool.map(is_prime, PRIMES))
     elapsed = time.perf_counter_ns() - start
     assert found == len(PRIMES)
     return elapsed, 1
+
+
+def primes_pool(_):
+    return primes_on(concurrent.futures.ThreadPoolExecutor)
 
 
 def primes_process_pool(_):
-    """primes_pool with ProcessPoolExecutor(2), which runs the checks in
-    parallel: the seed's own program."""
-    start = time.perf_counter_ns()
-    with concurrent.futures.ProcessPoolExecutor(max_workers=WORKERS) as pool:
-        found = sum(pool.map(is_prime, PRIMES))
-    elapsed = time.perf_counter_ns() - start
-    assert found == len(PRIMES)
-    return elapsed, 1
+    """The seed's own program: processes run the checks in parallel."""
+    return primes_on(concurrent.futures.ProcessPoolExecutor)
 
 
 def sum_1e8(n):
