@@ -102,6 +102,48 @@ void process_start_fork(benchmark::State& state) {
 }
 BENCHMARK(process_start_fork)->Name("process_start/fork")->UseRealTime();
 
+// forkserver_start_1g: a child from the forkserver while this process
+// holds 1 GiB of memory it has written (so a fork would copy its page
+// tables), beside the same without the memory and a fork with it.
+constexpr std::size_t kTouched = std::size_t{1} << 30;
+
+void forkserver_noop() {}
+
+template <bool kWithMemory>
+void forkserver_start(benchmark::State& state) {
+  std::vector<unsigned char> memory;
+  if (kWithMemory) memory.assign(kTouched, 1);
+  const mp::Context forkserver = mp::get_context("forkserver");
+  auto start_join = [&] {
+    mp::Process p = forkserver.Process(&forkserver_noop);
+    p.start();
+    p.join();
+    if (p.exitcode() != 0) state.SkipWithError("the child failed");
+  };
+  start_join();  // the server is up before the clock starts
+  for (auto _ : state) start_join();
+}
+BENCHMARK(forkserver_start<true>)
+    ->Name("forkserver_start_1g/concur")
+    ->UseRealTime();
+BENCHMARK(forkserver_start<false>)
+    ->Name("forkserver_start_1g/no_memory")
+    ->UseRealTime();
+
+void fork_start_with_memory(benchmark::State& state) {
+  std::vector<unsigned char> memory(kTouched, 1);
+  for (auto _ : state) {
+    const pid_t pid = ::fork();
+    if (pid == 0) ::_exit(memory[kTouched / 2] == 1 ? 0 : 1);
+    int status = 0;
+    ::waitpid(pid, &status, 0);
+    if (status != 0) state.SkipWithError("the child failed");
+  }
+}
+BENCHMARK(fork_start_with_memory)
+    ->Name("forkserver_start_1g/fork")
+    ->UseRealTime();
+
 // pool_map_1m: Pool(2).map over a million ints with Python's default
 // chunking (four chunks a worker), as the seeds' `pool.map(f, items)`; one
 // operation is one item.

@@ -368,6 +368,16 @@ WORKLOADS = (
              binary=MULTIPROCESSING, concur="process_start/concur",
              peers=(Peer("fork + waitpid", "process_start/fork", 1.2),),
              python=PY_MULTIPROCESSING),
+    Workload(name="forkserver_start_1g",
+             what="forkserver Process start + join while the parent holds "
+                  "1 GiB of touched memory (flat: within 1.2x of the same "
+                  "without it)",
+             binary=MULTIPROCESSING, concur="forkserver_start_1g/concur",
+             peers=(Peer("forkserver, no memory",
+                         "forkserver_start_1g/no_memory", 1.2),
+                    Peer("fork + waitpid, 1 GiB", "forkserver_start_1g/fork",
+                         None)),
+             python=PY_MULTIPROCESSING),
 )
 
 

@@ -4,9 +4,11 @@
 // A Process runs a callable in a child process made with fork(): the child
 // starts with a copy of the parent's memory, so the callable may be any
 // callable with any arguments, as with Python's "fork" start method (the
-// default on Linux before Python 3.14). The child shares nothing with the
-// parent afterwards; values cross between processes through the IPC types
-// of this header.
+// default on Linux before Python 3.14). The "forkserver" start method
+// (get_context, set_start_method: detail/mp_context.hpp) starts children
+// from a server process instead, which holds none of the caller's locks.
+// The child shares nothing with the parent afterwards; values cross
+// between processes through the IPC types of this header.
 //
 // Conventions shared by every class here are threading's (threading.hpp):
 // the three blocking forms, bool on timeout where Python returns one,
@@ -61,6 +63,8 @@
 #include <vector>
 
 #include "concur/codec.hpp"
+#include "concur/detail/mp_context.hpp"
+#include "concur/detail/mp_transfer.hpp"
 #include "concur/detail/sys/deadline.hpp"
 #include "concur/errors.hpp"
 #include "concur/os.hpp"
@@ -92,6 +96,9 @@ struct ProcessOptions {
   std::string name{};            // empty: "Process-N" ("Process-1:N" in a
                                  // child's children, as Python names them)
   std::optional<bool> daemon{};  // empty: the creating process's flag
+  // How the child is started (mp_context.hpp); empty: the default context
+  // at start().
+  std::optional<Context> context{};
 };
 
 }  // namespace concur::multiprocessing
@@ -127,21 +134,24 @@ class Process {
   requires multiprocessing_detail::Target<F, Args...>
   explicit Process(F&& target, Args&&... args)
       : Process(ProcessOptions{},
-                threading_detail::bind_call(std::forward<F>(target),
-                                            std::forward<Args>(args)...)) {}
+                multiprocessing_detail::bind_target(
+                    std::forward<F>(target), std::forward<Args>(args)...)) {}
   template <class F, class... Args>
   requires multiprocessing_detail::Target<F, Args...> Process(
       ProcessOptions options, F&& target, Args&&... args)
       : Process(std::move(options),
-                threading_detail::bind_call(std::forward<F>(target),
-                                            std::forward<Args>(args)...)) {}
+                multiprocessing_detail::bind_target(
+                    std::forward<F>(target), std::forward<Args>(args)...)) {}
   Process(const Process& other) noexcept;
   Process& operator=(const Process& other) noexcept;
   virtual ~Process();
 
-  // Forks the child, which calls run(). Throws RuntimeError if started
-  // before, if this object was made in another process, or from a daemon
-  // process; OSError if fork fails; ValueError once closed.
+  // Starts the child, which calls run(): forked from this process, or from
+  // the forkserver (ProcessOptions::context). Throws RuntimeError if
+  // started before, if this object was made in another process, or from a
+  // daemon process; OSError if the child cannot be made; ValueError once
+  // closed, and for a forkserver child whose target cannot travel there
+  // (mp_context.hpp).
   void start();
   // Waits until the child ends and reaps it. RuntimeError before start()
   // and for a process that is not a child of the caller.
@@ -169,8 +179,9 @@ class Process {
   std::optional<pid_t> pid() const;
   std::optional<pid_t> ident() const { return pid(); }
   // A descriptor that becomes readable when the child ends, for poll or
-  // epoll (a pidfd, or a pipe on kernels before 5.3). Owned by the
-  // Process: valid until close(). ValueError before start().
+  // epoll (a pidfd, or a pipe on kernels before 5.3; for a forkserver
+  // child, the pipe the server writes its end to). Owned by the Process:
+  // valid until close(). ValueError before start().
   int sentinel() const;
 
   std::string name() const;
@@ -187,7 +198,7 @@ class Process {
   // What the child does. The default calls the target, if any.
   virtual void run();
   Process(ProcessOptions options,
-          std::unique_ptr<threading_detail::Callable> target);
+          std::unique_ptr<multiprocessing_detail::ProcessTarget> target);
 
  private:
   friend struct multiprocessing_detail::ProcessState;
@@ -203,6 +214,13 @@ class Process {
 
   std::shared_ptr<multiprocessing_detail::ProcessState> state_;
 };
+
+template <class F, class... Args>
+Process Context::Process(F&& target, Args&&... args) const {
+  return multiprocessing::Process(ProcessOptions{.context = *this},
+                                  std::forward<F>(target),
+                                  std::forward<Args>(args)...);
+}
 
 // The process that calls it: "MainProcess" in the program's own process,
 // the Process object that was started in a child.
@@ -331,6 +349,15 @@ class Connection {
 // more go through without a wake-up per 64 KiB). Both descriptors are
 // close-on-exec.
 std::pair<Connection, Connection> Pipe(bool duplex = true);
+
+}  // namespace concur::multiprocessing
+
+namespace concur::multiprocessing_detail {
+// A Connection travels to a forkserver child as its descriptor.
+CONCUR_MP_DECLARE_TRANSFER(Connection);
+}  // namespace concur::multiprocessing_detail
+
+namespace concur::multiprocessing {
 
 namespace connection {
 // Python's multiprocessing.connection.wait: the connections among

@@ -25,6 +25,7 @@ enum class ForkOrder {
   kChildren,      // multiprocessing's registry of child processes
   kThreads,       // threading's registry of threads and its hook lock
   kExitSequence,  // the exit sequence's handler lists
+  kForkserver,    // the connection to the forkserver
 };
 
 struct ForkHandlers {

@@ -19,10 +19,13 @@
 
 #include <algorithm>
 #include <atomic>
+#include <bit>
 #include <csignal>
 #include <cstdio>
 #include <cstring>
 #include <deque>
+#include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -104,6 +107,67 @@ constexpr const char* kTerminated =
 
 }  // namespace
 
+// What a worker works with: in a forked worker, the pool's own rings and
+// claims; in a forkserver worker, mappings of the descriptors it was sent.
+struct WorkerLink {
+  std::shared_ptr<SharedRing> calls;
+  std::shared_ptr<SharedRing> results;
+  std::shared_ptr<sys::SharedMapping> claims;
+  std::uint32_t id = 0;
+  std::uint64_t table_size = 0;
+  std::uint64_t max_tasks = 0;  // 0: no limit
+  std::function<void()> initializer;
+};
+
+// A worker's life: runs calls until a stop, its task limit, or its death.
+void run_worker(const WorkerLink& link);
+
+}  // namespace concur::futures_detail
+
+namespace concur::multiprocessing_detail {
+
+template <>
+struct Transfer<futures_detail::WorkerLink> {
+  using Link = futures_detail::WorkerLink;
+  using Initializer = void (*)();
+  static void send(codec::Writer& w, Outbox& out, const Link& link) {
+    codec::encode(w, out.add(link.calls->fd()));
+    codec::encode(w, out.add(link.results->fd()));
+    codec::encode(w, out.add(link.claims->fd()));
+    codec::encode(w, link.id);
+    codec::encode(w, link.table_size);
+    codec::encode(w, link.max_tasks);
+    const Initializer* init = link.initializer.target<Initializer>();
+    codec::encode(w, init != nullptr);
+    if (init != nullptr) detail::send_argument<Initializer>(w, *init);
+  }
+  static Link receive(codec::Reader& r, Inbox& in) {
+    Link link;
+    const std::string_view name = "process pool ring";
+    link.calls = std::make_shared<SharedRing>(
+        in.take(codec::decode<std::uint32_t>(r)), 0, name);
+    link.results = std::make_shared<SharedRing>(
+        in.take(codec::decode<std::uint32_t>(r)), 0, name);
+    link.claims = std::make_shared<sys::SharedMapping>(
+        sys::SharedMapping::map(in.take(codec::decode<std::uint32_t>(r))));
+    link.id = codec::decode<std::uint32_t>(r);
+    link.table_size = codec::decode<std::uint64_t>(r);
+    link.max_tasks = codec::decode<std::uint64_t>(r);
+    if (link.table_size == 0 || !std::has_single_bit(link.table_size) ||
+        link.claims->size() < link.table_size * sizeof(std::uint32_t)) {
+      throw ValueError("a process pool worker was sent a bad claims table");
+    }
+    if (codec::decode<bool>(r)) {
+      link.initializer = detail::receive_argument<Initializer>(r);
+    }
+    return link;
+  }
+};
+
+}  // namespace concur::multiprocessing_detail
+
+namespace concur::futures_detail {
+
 class ProcessPool {
  public:
   struct Config {
@@ -112,6 +176,7 @@ class ProcessPool {
     std::size_t max_tasks_per_child;  // 0: no limit
     bool replace_dead_workers;
     std::size_t buffer_bytes;
+    multiprocessing::Context context;
   };
 
   explicit ProcessPool(Config config);
@@ -155,10 +220,6 @@ class ProcessPool {
     StateBase* state;
     std::exception_ptr error;
   };
-
-  // In a worker.
-  void work(std::uint32_t id);
-  void post(const ResultHeader& header, std::span<const std::byte> payload);
 
   // In the caller.
   bool inherited() const noexcept {
@@ -238,8 +299,10 @@ ProcessPool::~ProcessPool() {
 // ---------------------------------------------------------------------------
 // The worker.
 
-void ProcessPool::post(const ResultHeader& header,
-                       std::span<const std::byte> payload) {
+namespace {
+
+void post(SharedRing& results, const ResultHeader& header,
+          std::span<const std::byte> payload) {
   struct Record {
     const ResultHeader& header;
     std::span<const std::byte> payload;
@@ -252,18 +315,21 @@ void ProcessPool::post(const ResultHeader& header,
                   r.payload.size());
     }
   };
-  results_.put(sizeof header + payload.size(), fill, &record,
-               Deadline::never());
+  results.put(sizeof header + payload.size(), fill, &record, Deadline::never());
 }
 
-void ProcessPool::work(std::uint32_t id) {
-  if (config_.initializer) {
+}  // namespace
+
+void run_worker(const WorkerLink& link) {
+  SharedRing& results = *link.results;
+  const std::uint32_t id = link.id;
+  if (link.initializer) {
     try {
-      config_.initializer();
+      link.initializer();
     } catch (...) {
       const std::string what = concur::detail::describe_current_exception();
       std::fprintf(stderr, "Exception in initializer:\n%s\n", what.c_str());
-      post({Kind::kInitFailed, id, 0, 0}, {});
+      post(results, {Kind::kInitFailed, id, 0, 0}, {});
       concur::sys::exit(1);
     }
   }
@@ -274,7 +340,12 @@ void ProcessPool::work(std::uint32_t id) {
     std::uint32_t index = 0;
     bool lost = false;
     std::vector<std::byte> call;
-  } taken{claims_, table_size_ - 1, id, 0, false, {}};
+  } taken{static_cast<std::atomic<std::uint32_t>*>(link.claims->data()),
+          link.table_size - 1,
+          id,
+          0,
+          false,
+          {}};
   auto claim = [](void* context, std::uint32_t index,
                   std::span<const std::byte> in, bool lost) {
     auto& t = *static_cast<Taken*>(context);
@@ -286,22 +357,23 @@ void ProcessPool::work(std::uint32_t id) {
   codec::Buffer out;
   std::size_t ran = 0;
   for (;;) {
-    calls_.take(claim, &taken, Deadline::never());
+    link.calls->take(claim, &taken, Deadline::never());
     if (taken.lost) {
-      post({Kind::kLost, id, taken.index, 0}, {});
+      post(results, {Kind::kLost, id, taken.index, 0}, {});
       continue;
     }
     codec::Reader in(taken.call);
     std::uint64_t invoker = kStop;
     in.read(&invoker, sizeof invoker, "a call's invoker");
     if (invoker == kStop) {
-      post({Kind::kExit, id, taken.index, 0}, {});
+      post(results, {Kind::kExit, id, taken.index, 0}, {});
       return;
     }
     out.clear();
     Kind kind = Kind::kValue;
     try {
-      reinterpret_cast<Invoker>(invoker)(in, out);
+      reinterpret_cast<Invoker>(concur::detail::local_code_address(invoker))(
+          in, out);
     } catch (...) {
       const SentError error = describe_current_error();
       out.clear();
@@ -309,10 +381,9 @@ void ProcessPool::work(std::uint32_t id) {
       codec::encode(w, error);
       kind = Kind::kError;
     }
-    post({kind, id, taken.index, 0}, out.bytes());
-    if (config_.max_tasks_per_child != 0 &&
-        ++ran == config_.max_tasks_per_child) {
-      post({Kind::kExit, id, 0, 1}, {});
+    post(results, {kind, id, taken.index, 0}, out.bytes());
+    if (link.max_tasks != 0 && ++ran == link.max_tasks) {
+      post(results, {Kind::kExit, id, 0, 1}, {});
       return;
     }
   }
@@ -379,7 +450,20 @@ void ProcessPool::start_locked() {
 
 void ProcessPool::spawn_locked() {
   const std::uint32_t id = next_id_++;
-  mp::Process process([this, id] { work(id); });
+  // Borrowed: a forked worker has the pool's own copies; a forkserver
+  // worker is sent their descriptors.
+  const std::shared_ptr<void> none;
+  WorkerLink link{std::shared_ptr<SharedRing>(none, &calls_),
+                  std::shared_ptr<SharedRing>(none, &results_),
+                  std::shared_ptr<sys::SharedMapping>(none, &claims_mapping_),
+                  id,
+                  table_size_,
+                  config_.max_tasks_per_child,
+                  config_.initializer};
+  mp::Process process =
+      config_.context.uses_forkserver()
+          ? config_.context.Process(&run_worker, std::move(link))
+          : mp::Process([link = std::move(link)] { run_worker(link); });
   process.start();
   const pid_t pid = process.pid().value_or(0);
   workers_.push_back({id, std::move(process), pid});
@@ -709,7 +793,7 @@ void ProcessPool::monitor() {
         ScopedLock guard(mu_);
         if (Worker* w = find_locked(ids[i])) w->reaped = true;
       }
-      post({Kind::kDeath, ids[i], 0, code}, {});
+      post(results_, {Kind::kDeath, ids[i], 0, code}, {});
     }
   }
 }
@@ -738,8 +822,20 @@ futures_detail::ProcessPool::Config checked(ProcessPoolOptions options) {
   if (options.buffer_bytes < 4096) {
     throw ValueError("buffer_bytes must be at least 4096");
   }
-  return {workers, std::move(options.initializer), tasks,
-          options.replace_dead_workers, options.buffer_bytes};
+  const multiprocessing::Context context =
+      options.mp_context.value_or(multiprocessing::get_context());
+  if (context.uses_forkserver() && options.initializer &&
+      options.initializer.target<void (*)()>() == nullptr) {
+    throw ValueError(
+        "with the forkserver start method the initializer must be a plain "
+        "function: it is sent to the workers");
+  }
+  return {workers,
+          std::move(options.initializer),
+          tasks,
+          options.replace_dead_workers,
+          options.buffer_bytes,
+          context};
 }
 
 }  // namespace

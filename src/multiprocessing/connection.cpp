@@ -238,3 +238,22 @@ std::vector<int> wait(std::span<const int> fds,
 }  // namespace connection
 
 }  // namespace concur::multiprocessing
+
+namespace concur::multiprocessing_detail {
+
+void Transfer<multiprocessing::Connection>::send(
+    codec::Writer& w, Outbox& out, const multiprocessing::Connection& value) {
+  codec::encode(w, out.add(value.fileno()));
+  codec::encode(w, value.readable());
+  codec::encode(w, value.writable());
+}
+
+multiprocessing::Connection Transfer<multiprocessing::Connection>::receive(
+    codec::Reader& r, Inbox& in) {
+  const int fd = in.take(codec::decode<std::uint32_t>(r));
+  const bool readable = codec::decode<bool>(r);
+  const bool writable = codec::decode<bool>(r);
+  return multiprocessing::Connection(fd, readable, writable);
+}
+
+}  // namespace concur::multiprocessing_detail

@@ -21,7 +21,8 @@ futures::ProcessPoolOptions executor_options(PoolOptions&& options) {
   return {.max_workers = options.processes,
           .initializer = std::move(options.initializer),
           .max_tasks_per_child = options.maxtasksperchild,
-          .replace_dead_workers = true};
+          .replace_dead_workers = true,
+          .mp_context = options.context};
 }
 
 }  // namespace

@@ -10,10 +10,12 @@
 #include <utility>
 #include <vector>
 
+#include "common/code_map.hpp"
 #include "common/exception_type.hpp"
 #include "common/exit_registry.hpp"
 #include "common/fork.hpp"
 #include "concur/multiprocessing.hpp"
+#include "multiprocessing/forkserver.hpp"
 #include "sys/fd.hpp"
 #include "sys/process.hpp"
 
@@ -44,10 +46,16 @@ struct ProcessState : std::enable_shared_from_this<ProcessState> {
   bool started CONCUR_GUARDED_BY(mu) = false;
   // 0 until fork() returned in the parent.
   pid_t pid CONCUR_GUARDED_BY(mu) = 0;
+  // How it is started; empty: the default context at start().
+  std::optional<multiprocessing::Context> context;
+  // A forkserver child: the sentinel is its status pipe, which the server
+  // writes the returncode to, and signals go through its pidfd.
+  bool from_server CONCUR_GUARDED_BY(mu) = false;
+  sys::FileDescriptor pidfd CONCUR_GUARDED_BY(mu);
   sys::FileDescriptor sentinel CONCUR_GUARDED_BY(mu);
   std::optional<int> exitcode CONCUR_GUARDED_BY(mu);
   bool closed CONCUR_GUARDED_BY(mu) = false;
-  std::unique_ptr<threading_detail::Callable> target;
+  std::unique_ptr<ProcessTarget> target;
   // The object whose run() the child calls when there is no target; null
   // once that object is destroyed.
   Process* runner CONCUR_GUARDED_BY(mu) = nullptr;
@@ -61,6 +69,8 @@ struct ProcessState : std::enable_shared_from_this<ProcessState> {
   // Reaps the child if it has ended (waiting when `block`); returns whether
   // it has.
   bool poll(bool block) CONCUR_REQUIRES(mu);
+  // start() for the forkserver start method.
+  void start_from_server(const std::string& parent_name);
 };
 
 namespace {
@@ -124,7 +134,8 @@ std::shared_ptr<ProcessState> current() {
     cd::ScopedLock guard(main.mu);
     main.started = true;
     main.pid = ::getpid();
-    current_raw = &main;
+    // A forkserver child is itself before it first asks.
+    if (current_raw == nullptr) current_raw = &main;
     return true;
   }();
   static_cast<void>(made);
@@ -136,6 +147,9 @@ std::shared_ptr<ProcessState> current() {
 // all a child records when it starts.
 pid_t parent_pid = 0;
 const std::string* parent_name = nullptr;
+// Started by the forkserver: the parent is the server's client, not the
+// server that forked this process.
+bool parent_is_client = false;
 threading::Lock parent_mu;
 std::shared_ptr<ProcessState> parent_state CONCUR_GUARDED_BY(parent_mu);
 
@@ -152,7 +166,12 @@ std::shared_ptr<ProcessState> parent() {
     // A parent that has died left no process to refer to: the sentinel is
     // then a pipe at end of file, as readable as a pidfd of a process that
     // ended.
-    if (::getppid() == parent_pid) s->sentinel = sys::pidfd_open(parent_pid);
+    if (::getppid() == parent_pid || parent_is_client) {
+      try {
+        s->sentinel = sys::pidfd_open(parent_pid);
+      } catch (const ProcessLookupError&) {
+      }
+    }
     if (!s->sentinel) s->sentinel = sys::make_pipe().read;
     parent_state = s;
   }
@@ -249,11 +268,120 @@ void flush_stdio() {
 bool ProcessState::poll(bool block) {
   if (exitcode) return true;
   if (pid == 0 || kind != Kind::kChild) return false;
-  std::optional<int> code = sys::reap(pid, block);
+  std::optional<int> code;
+  if (from_server) {
+    if (!block &&
+        !sys::wait_readable(sentinel.get(),
+                            sys::Deadline::after(std::chrono::seconds(0)))) {
+      return false;
+    }
+    std::int32_t status = 0;
+    auto* bytes = reinterpret_cast<std::byte*>(&status);
+    // A server that died before the child ended reported nothing: 255,
+    // as for a child whose end is unknown.
+    code =
+        sys::read_full(sentinel.get(), {bytes, sizeof status}) == sizeof status
+            ? status
+            : 255;
+  } else {
+    code = sys::reap(pid, block);
+  }
   if (!code) return false;
   exitcode = code;
   children().remove(this);
   return true;
+}
+
+void ProcessState::start_from_server(const std::string& parent_name) {
+  codec::Buffer request;
+  codec::Writer w(request);
+  {
+    cd::ScopedLock guard(mu);
+    codec::encode(w, name);
+    codec::encode(w, daemon);
+  }
+  codec::encode(w, identity);
+  codec::encode(w, static_cast<std::int32_t>(::getpid()));
+  codec::encode(w, parent_name);
+  codec::encode(w, cd::loaded_objects());
+  sys::Pipe status = sys::make_pipe();
+  Outbox out;
+  out.add(STDOUT_FILENO);
+  out.add(STDERR_FILENO);
+  out.add(status.write.get());
+  if (!target) {
+    throw ValueError(
+        "a forkserver child cannot run a Process subclass's run(): give the "
+        "Process a target function");
+  }
+  if (!target->encode(w, out)) {
+    throw ValueError(
+        "a forkserver child's target must be a function or a captureless "
+        "lambda, and its arguments encodable (concur/codec.hpp) or "
+        "multiprocessing's shared objects");
+  }
+  flush_stdio();
+  ServerChild child = spawn_from_server(request.bytes(), out.fds());
+  cd::ScopedLock guard(mu);
+  pid = child.pid;
+  from_server = true;
+  pidfd = std::move(child.pidfd);
+  sentinel = std::move(status.read);
+}
+
+namespace {
+
+// A forkserver child's target: the entry its parent named, with the
+// encoded call and its descriptors.
+struct ReceivedCall final : ProcessTarget {
+  ReceivedCall(std::vector<std::byte> c, std::vector<int> fds)
+      : call(std::move(c)), inbox(std::move(fds)) {}
+  void operator()() override {
+    codec::Reader r(call);
+    const auto entry = detail::receive_argument<Entry>(r);
+    entry(r, inbox);
+  }
+  bool encode(codec::Writer&, Outbox&) const override { return false; }
+  std::vector<std::byte> call;
+  Inbox inbox;
+};
+
+}  // namespace
+
+void run_server_child(std::span<const std::byte> request,
+                      std::vector<int> fds) {
+  // Every string here lives until the process ends (child_main keeps
+  // pointers to them).
+  static std::string my_parent_name;
+  std::shared_ptr<ProcessState> self;
+  pid_t parent = 0;
+  try {
+    codec::Reader r(request);
+    auto name = codec::decode<std::string>(r);
+    const bool daemon = codec::decode<bool>(r);
+    auto identity = codec::decode<std::string>(r);
+    parent = codec::decode<std::int32_t>(r);
+    my_parent_name = codec::decode<std::string>(r);
+    cd::adopt_sender_objects(codec::decode<std::vector<cd::LoadedObject>>(r));
+    self = std::make_shared<ProcessState>(ProcessState::Kind::kChild,
+                                          std::move(name), daemon);
+    self->identity = std::move(identity);
+    self->creator = parent;
+    {
+      cd::ScopedLock guard(self->mu);
+      self->started = true;
+    }
+    const auto rest = request.subspan(request.size() - r.remaining());
+    self->target = std::make_unique<ReceivedCall>(
+        std::vector<std::byte>(rest.begin(), rest.end()), std::move(fds));
+  } catch (...) {
+    const std::string text =
+        "forkserver child: " + cd::describe_current_exception() + "\n";
+    std::fputs(text.c_str(), stderr);
+    sys::exit_now(1);
+  }
+  parent_is_client = true;
+  child_main(std::move(self), my_parent_name, parent);
 }
 
 }  // namespace concur::multiprocessing_detail
@@ -267,8 +395,9 @@ Process::Process() : Process(ProcessOptions{}, nullptr) {}
 Process::Process(ProcessOptions options)
     : Process(std::move(options), nullptr) {}
 
-Process::Process(ProcessOptions options,
-                 std::unique_ptr<threading_detail::Callable> target) {
+Process::Process(
+    ProcessOptions options,
+    std::unique_ptr<multiprocessing_detail::ProcessTarget> target) {
   ProcessState& me = *multiprocessing_detail::current();
   bool daemon = false;
   {
@@ -285,6 +414,7 @@ Process::Process(ProcessOptions options,
   state_ = std::make_shared<ProcessState>(ProcessState::Kind::kChild,
                                           std::move(name), daemon);
   state_->identity = std::move(identity);
+  state_->context = options.context;
   state_->target = std::move(target);
   cd::ScopedLock guard(state_->mu);
   state_->runner = this;
@@ -350,6 +480,17 @@ void Process::start() {
   // Python's _cleanup: reap the children that ended, so that starting
   // many short-lived processes leaves no zombies behind.
   static_cast<void>(active_children());
+  if (s.context.value_or(get_context()).uses_forkserver()) {
+    try {
+      s.start_from_server(my_name);
+    } catch (...) {
+      cd::ScopedLock guard(s.mu);
+      s.started = false;
+      throw;
+    }
+    multiprocessing_detail::children().add(state_);
+    return;
+  }
   multiprocessing_detail::warn_if_threaded();
 
   // Without pidfds the sentinel is a pipe whose write end only the child
@@ -431,6 +572,14 @@ void Process::signal(int signum) {
   // this child's, even if it has ended, so the signal cannot reach another
   // process.
   if (state_->exitcode) return;
+  if (state_->from_server && state_->pidfd) {
+    // The server reaps it, perhaps already: its pidfd still names it.
+    try {
+      sys::pidfd_send_signal(state_->pidfd.get(), signum);
+    } catch (const ProcessLookupError&) {
+    }
+    return;
+  }
   if (::kill(state_->pid, signum) != 0 && errno != ESRCH) {
     throw_os_error(errno);
   }

@@ -158,6 +158,24 @@ SharedRing::SharedRing(const Options& options) {
   std::memcpy(h->type_name, options.type_name.data(), n);
 }
 
+SharedRing::SharedRing(int fd, std::uint64_t fingerprint,
+                       std::string_view type_name)
+    : mapping_(sys::SharedMapping::map(fd)) {
+  const std::size_t header_bytes = (sizeof(RingHeader) + 63) & ~std::size_t{63};
+  if (mapping_.size() < header_bytes + 4096) {
+    throw ValueError("a queue sent from another process is not a queue");
+  }
+  capacity_ = mapping_.size() - header_bytes;
+  const RingHeader& h = header();
+  if (h.capacity != capacity_ || !std::has_single_bit(capacity_)) {
+    throw ValueError("a queue sent from another process is not a queue");
+  }
+  if (h.fingerprint != fingerprint) {
+    throw TypeError("expected a queue of " + std::string(type_name) +
+                    ", received a queue of " + this->type_name());
+  }
+}
+
 RingHeader& SharedRing::header() const noexcept {
   return *std::launder(static_cast<RingHeader*>(mapping_.data()));
 }

@@ -19,6 +19,7 @@
 #include "concur/detail/sys/shared_memory.hpp"
 #include "concur/detail/sys/spin.hpp"
 #include "concur/multiprocessing.hpp"
+#include "multiprocessing/block.hpp"
 
 namespace concur::multiprocessing_detail {
 
@@ -53,20 +54,6 @@ std::uint64_t self_id() noexcept {
 pid_t pid_of(std::uint64_t id) noexcept { return static_cast<pid_t>(id >> 32); }
 pid_t tid_of(std::uint64_t id) noexcept {
   return static_cast<pid_t>(id & 0xffffffffu);
-}
-
-// A zeroed block of shared memory of `size` bytes, alive while any handle
-// in this process refers into it.
-std::shared_ptr<sys::SharedMapping> map_block(std::size_t size,
-                                              const char* name) {
-  return std::make_shared<sys::SharedMapping>(
-      sys::SharedMapping::anonymous(size, name));
-}
-
-template <class T>
-std::shared_ptr<T> alias(const std::shared_ptr<sys::SharedMapping>& block,
-                         void* where) {
-  return std::shared_ptr<T>(block, static_cast<T*>(where));
 }
 
 constexpr std::size_t round_up(std::size_t n, std::size_t align) {
@@ -932,3 +919,96 @@ bool Barrier::broken() {
 }
 
 }  // namespace concur::multiprocessing
+
+// ---------------------------------------------------------------------------
+// To a forkserver child.
+
+namespace concur::multiprocessing_detail {
+
+using multiprocessing::Barrier;
+using multiprocessing::BoundedSemaphore;
+using multiprocessing::Condition;
+using multiprocessing::Event;
+using multiprocessing::Lock;
+using multiprocessing::RLock;
+using multiprocessing::Semaphore;
+
+void Transfer<Lock>::send(codec::Writer& w, Outbox& out, const Lock& value) {
+  send_block_pointer(w, out, value.state_);
+}
+Lock Transfer<Lock>::receive(codec::Reader& r, Inbox& in) {
+  return Lock(receive_block_object<LockState>(r, in));
+}
+
+void Transfer<RLock>::send(codec::Writer& w, Outbox& out, const RLock& value) {
+  send_block_pointer(w, out, value.state_);
+}
+RLock Transfer<RLock>::receive(codec::Reader& r, Inbox& in) {
+  return RLock(receive_block_object<LockState>(r, in));
+}
+
+void Transfer<Semaphore>::send(codec::Writer& w, Outbox& out,
+                               const Semaphore& value) {
+  send_block_pointer(w, out, value.state_);
+}
+Semaphore Transfer<Semaphore>::receive(codec::Reader& r, Inbox& in) {
+  return Semaphore(receive_block_object<SemaphoreState>(r, in));
+}
+
+void Transfer<BoundedSemaphore>::send(codec::Writer& w, Outbox& out,
+                                      const BoundedSemaphore& value) {
+  send_block_pointer(w, out, value.state_);
+}
+BoundedSemaphore Transfer<BoundedSemaphore>::receive(codec::Reader& r,
+                                                     Inbox& in) {
+  return BoundedSemaphore(receive_block_object<SemaphoreState>(r, in));
+}
+
+void Transfer<Event>::send(codec::Writer& w, Outbox& out, const Event& value) {
+  send_block_pointer(w, out, value.state_);
+}
+Event Transfer<Event>::receive(codec::Reader& r, Inbox& in) {
+  return Event(receive_block_object<EventState>(r, in));
+}
+
+void Transfer<Condition>::send(codec::Writer& w, Outbox& out,
+                               const Condition& value) {
+  send_block_pointer(w, out, value.state_);
+  codec::encode(w, value.rlock_.has_value());
+  if (value.rlock_) {
+    Transfer<RLock>::send(w, out, *value.rlock_);
+  } else {
+    Transfer<Lock>::send(w, out, *value.lock_);
+  }
+}
+Condition Transfer<Condition>::receive(codec::Reader& r, Inbox& in) {
+  auto state = receive_block_object<ConditionState>(r, in);
+  std::optional<Lock> lock;
+  std::optional<RLock> rlock;
+  if (codec::decode<bool>(r)) {
+    rlock.emplace(Transfer<RLock>::receive(r, in));
+  } else {
+    lock.emplace(Transfer<Lock>::receive(r, in));
+  }
+  return Condition(std::move(state), std::move(lock), std::move(rlock));
+}
+
+void Transfer<Barrier>::send(codec::Writer& w, Outbox& out,
+                             const Barrier& value) {
+  if (*value.action_) {
+    throw ValueError(
+        "a Barrier with an action cannot be sent to a forkserver child");
+  }
+  send_block_pointer(w, out, value.state_);
+  Transfer<Lock>::send(w, out, value.lock_);
+  Transfer<Condition>::send(w, out, value.cond_);
+}
+Barrier Transfer<Barrier>::receive(codec::Reader& r, Inbox& in) {
+  auto state = receive_block_object<BarrierState>(r, in);
+  Lock lock = Transfer<Lock>::receive(r, in);
+  Condition cond = Transfer<Condition>::receive(r, in);
+  return Barrier(
+      Barrier::Parts{std::move(state), std::move(lock), std::move(cond)}, {});
+}
+
+}  // namespace concur::multiprocessing_detail

@@ -3,11 +3,13 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstring>
 
 #include "concur/errors.hpp"
 
@@ -142,6 +144,61 @@ void pidfd_send_signal(int pidfd, int signal) {
   if (::syscall(SYS_pidfd_send_signal, pidfd, signal, nullptr, 0) != 0) {
     fail();
   }
+}
+
+namespace {
+// A request carries a process's arguments' descriptors: a few dozen at most.
+constexpr std::size_t kMaxFds = 64;
+}  // namespace
+
+void send_with_fds(int socket, std::span<const std::byte> data,
+                   std::span<const int> fds) {
+  if (fds.size() > kMaxFds) throw_os_error(EMSGSIZE);
+  alignas(cmsghdr) char control[CMSG_SPACE(kMaxFds * sizeof(int))] = {};
+  iovec part{const_cast<std::byte*>(data.data()), data.size()};
+  msghdr message{};
+  message.msg_iov = &part;
+  message.msg_iovlen = 1;
+  if (!fds.empty()) {
+    message.msg_control = control;
+    message.msg_controllen = CMSG_SPACE(fds.size() * sizeof(int));
+    cmsghdr* header = CMSG_FIRSTHDR(&message);
+    header->cmsg_level = SOL_SOCKET;
+    header->cmsg_type = SCM_RIGHTS;
+    header->cmsg_len = CMSG_LEN(fds.size() * sizeof(int));
+    std::memcpy(CMSG_DATA(header), fds.data(), fds.size() * sizeof(int));
+  }
+  const long n =
+      retry_on_eintr([&] { return ::sendmsg(socket, &message, MSG_NOSIGNAL); });
+  if (n < 0) fail();
+  // The descriptors went with the first byte; the rest is plain data.
+  write_all(socket, data.subspan(static_cast<std::size_t>(n)));
+}
+
+std::size_t receive_with_fds(int socket, std::span<std::byte> buffer,
+                             std::vector<FileDescriptor>& fds) {
+  alignas(cmsghdr) char control[CMSG_SPACE(kMaxFds * sizeof(int))];
+  iovec part{buffer.data(), buffer.size()};
+  msghdr message{};
+  message.msg_iov = &part;
+  message.msg_iovlen = 1;
+  message.msg_control = control;
+  message.msg_controllen = sizeof control;
+  const long n = retry_on_eintr(
+      [&] { return ::recvmsg(socket, &message, MSG_CMSG_CLOEXEC); });
+  if (n < 0) fail();
+  for (cmsghdr* h = CMSG_FIRSTHDR(&message); h != nullptr;
+       h = CMSG_NXTHDR(&message, h)) {
+    if (h->cmsg_level != SOL_SOCKET || h->cmsg_type != SCM_RIGHTS) continue;
+    const std::size_t count = (h->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+    for (std::size_t i = 0; i < count; ++i) {
+      int fd = -1;
+      std::memcpy(&fd, CMSG_DATA(h) + i * sizeof(int), sizeof fd);
+      fds.emplace_back(fd);
+    }
+  }
+  if ((message.msg_flags & MSG_CTRUNC) != 0) throw_os_error(EMSGSIZE);
+  return static_cast<std::size_t>(n);
 }
 
 }  // namespace concur::sys

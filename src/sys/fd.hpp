@@ -96,4 +96,15 @@ FileDescriptor pidfd_open(pid_t pid);
 // (ProcessLookupError once it has been reaped).
 void pidfd_send_signal(int pidfd, int signal);
 
+// Descriptors over a Unix socket (SCM_RIGHTS): sends all of `data` with
+// `fds` attached to its first byte. Throws OSError.
+void send_with_fds(int socket, std::span<const std::byte> data,
+                   std::span<const int> fds);
+// Receives up to buffer.size() bytes and the descriptors sent with them
+// (appended to `fds`, close-on-exec); 0 at end of file. Throws OSError, and
+// OSError (EMSGSIZE) if more descriptors came than fit in its control
+// buffer (those are closed).
+std::size_t receive_with_fds(int socket, std::span<std::byte> buffer,
+                             std::vector<FileDescriptor>& fds);
+
 }  // namespace concur::sys

@@ -5,8 +5,9 @@ mp_queue_*: integers from P producer processes to C consumer processes
 through one multiprocessing.Queue; mp_queue_64k and pipe_64k: 64 KiB bytes
 objects from one process to another through a Queue and through a one-way
 Pipe (send_bytes / recv_bytes); process_start: start and join a process
-that does nothing. Processes are forked (the "fork" context, as concur's
-Process), and wait on a Barrier so that the clock starts when all are
+that does nothing; forkserver_start_1g: the same from the forkserver while
+this process holds 1 GiB of touched memory. Processes are forked (the
+"fork" context, as concur's Process, but for the forkserver row), and wait on a Barrier so that the clock starts when all are
 ready; it stops when the last is joined. Times are per item, per block or
 per process. Every workload runs a few times; the median is reported.
 
@@ -86,6 +87,15 @@ def process_start(count):
     return peer_harness.start_join(CTX.Process, _nothing, count)
 
 
+def forkserver_start_1g(count):
+    ctx = multiprocessing.get_context("forkserver")
+    memory = bytearray(b"\x01") * (1 << 30)  # every page written
+    peer_harness.start_join(ctx.Process, _nothing, 1)  # the server is up
+    result = peer_harness.start_join(ctx.Process, _nothing, count)
+    del memory
+    return result
+
+
 def _identity(x):
     return x
 
@@ -111,6 +121,7 @@ WORKLOADS = {
     "mp_queue_64k": (queue_blocks, 2_000),
     "pipe_64k": (pipe_blocks, 4_000),
     "process_start": (process_start, 200),
+    "forkserver_start_1g": (forkserver_start_1g, 40),
     "pool_map_1m": (pool_map, 1_000_000),
 }
 

@@ -80,6 +80,9 @@ struct PoolOptions {
   // Empty: a worker runs tasks for as long as the pool lives. Otherwise at
   // least 1: a worker that has run that many exits and is replaced.
   std::optional<std::ptrdiff_t> maxtasksperchild{};
+  // How the workers are started (get_context); empty: the default context.
+  // With "forkserver" the initializer must be a plain function.
+  std::optional<Context> context{};
 };
 
 // apply_async's and map_async's callback and error_callback. Both run on

@@ -117,14 +117,19 @@ class Queue {
   }
 
  private:
+  friend struct multiprocessing_detail::Transfer<Queue>;
   struct Local {
     explicit Local(const multiprocessing_detail::SharedRing::Options& o)
         : ring(o) {}
+    explicit Local(int fd)
+        : ring(fd, codec::fingerprint<T>(), codec::type_name<T>()) {}
     multiprocessing_detail::SharedRing ring;
     // Relaxed: a flag of this process's own, read on its own.
     std::atomic<bool> closed{false};
   };
 
+  explicit Queue(std::shared_ptr<Local> local) noexcept
+      : local_(std::move(local)) {}
   static sys::Deadline now() {
     return sys::Deadline::after(std::chrono::seconds(0));
   }
@@ -174,6 +179,10 @@ template <codec::Encodable T>
 class JoinableQueue : public Queue<T> {
  public:
   using Queue<T>::Queue;
+  // The same queue, counted: how a JoinableQueue arrives in a forkserver
+  // child.
+  explicit JoinableQueue(Queue<T> queue) noexcept
+      : Queue<T>(std::move(queue)) {}
 
   void task_done() { this->ring().task_done(); }
   void join() { static_cast<void>(this->ring().join(sys::Deadline::never())); }
@@ -202,7 +211,48 @@ class SimpleQueue {
   void close() noexcept { queue_.close(); }
 
  private:
+  friend struct multiprocessing_detail::Transfer<SimpleQueue>;
+  explicit SimpleQueue(Queue<T> queue) noexcept : queue_(std::move(queue)) {}
   Queue<T> queue_;
 };
 
 }  // namespace concur::multiprocessing
+
+namespace concur::multiprocessing_detail {
+
+// The queues travel to a forkserver child as their ring's descriptor.
+template <class T>
+struct Transfer<multiprocessing::Queue<T>> {
+  using Q = multiprocessing::Queue<T>;
+  static void send(codec::Writer& w, Outbox& out, const Q& q) {
+    codec::encode(w, out.add(q.local_->ring.fd()));
+  }
+  static Q receive(codec::Reader& r, Inbox& in) {
+    const int fd = in.take(codec::decode<std::uint32_t>(r));
+    return Q(std::make_shared<typename Q::Local>(fd));
+  }
+};
+template <class T>
+struct Transfer<multiprocessing::JoinableQueue<T>> {
+  static void send(codec::Writer& w, Outbox& out,
+                   const multiprocessing::JoinableQueue<T>& q) {
+    Transfer<multiprocessing::Queue<T>>::send(w, out, q);
+  }
+  static multiprocessing::JoinableQueue<T> receive(codec::Reader& r,
+                                                   Inbox& in) {
+    return multiprocessing::JoinableQueue<T>(
+        Transfer<multiprocessing::Queue<T>>::receive(r, in));
+  }
+};
+template <class T>
+struct Transfer<multiprocessing::SimpleQueue<T>> {
+  using Q = multiprocessing::SimpleQueue<T>;
+  static void send(codec::Writer& w, Outbox& out, const Q& q) {
+    Transfer<multiprocessing::Queue<T>>::send(w, out, q.queue_);
+  }
+  static Q receive(codec::Reader& r, Inbox& in) {
+    return Q(Transfer<multiprocessing::Queue<T>>::receive(r, in));
+  }
+};
+
+}  // namespace concur::multiprocessing_detail

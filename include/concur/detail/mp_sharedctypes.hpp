@@ -256,6 +256,7 @@ class RawValue : public multiprocessing_detail::SharedScalar<T> {
   template <multiprocessing_detail::SharedCType U,
             multiprocessing_detail::ValueLock L>
   friend class Value;
+  friend struct multiprocessing_detail::Transfer<RawValue>;
   explicit RawValue(std::shared_ptr<T> ptr) noexcept : Base(std::move(ptr)) {}
 };
 
@@ -296,6 +297,9 @@ class Value : public multiprocessing_detail::SharedScalar<T> {
   }
 
  private:
+  friend struct multiprocessing_detail::Transfer<Value>;
+  Value(std::shared_ptr<T> ptr, L lock) noexcept
+      : Base(std::move(ptr)), lock_(std::move(lock)) {}
   Value(std::pair<L, std::shared_ptr<std::byte>> parts, const T& initial)
       : Base(multiprocessing_detail::construct_value(std::move(parts.second),
                                                      initial)),
@@ -336,6 +340,7 @@ class RawArray : public multiprocessing_detail::SharedSequence<T> {
   template <multiprocessing_detail::SharedCType U,
             multiprocessing_detail::ValueLock L>
   friend class Array;
+  friend struct multiprocessing_detail::Transfer<RawArray>;
   RawArray(std::shared_ptr<T> data, std::size_t size) noexcept
       : Base(std::move(data), size) {}
 };
@@ -385,6 +390,9 @@ class Array : public multiprocessing_detail::SharedSequence<T> {
   }
 
  private:
+  friend struct multiprocessing_detail::Transfer<Array>;
+  Array(std::shared_ptr<T> data, std::size_t size, L lock) noexcept
+      : Base(std::move(data), size), lock_(std::move(lock)) {}
   Array(std::pair<L, std::shared_ptr<std::byte>> parts, std::size_t size)
       : Base(multiprocessing_detail::construct_array<T>(std::move(parts.second),
                                                         size),
@@ -401,3 +409,60 @@ class Array : public multiprocessing_detail::SharedSequence<T> {
 };
 
 }  // namespace concur::multiprocessing
+
+namespace concur::multiprocessing_detail {
+
+// Values and arrays travel to a forkserver child as their block's
+// descriptor, with their lock.
+template <class T>
+struct Transfer<multiprocessing::RawValue<T>> {
+  using V = multiprocessing::RawValue<T>;
+  static void send(codec::Writer& w, Outbox& out, const V& v) {
+    send_block_pointer(w, out, v.ptr_);
+  }
+  static V receive(codec::Reader& r, Inbox& in) {
+    return V(receive_block_object<T>(r, in));
+  }
+};
+template <class T, class L>
+struct Transfer<multiprocessing::Value<T, L>> {
+  using V = multiprocessing::Value<T, L>;
+  static void send(codec::Writer& w, Outbox& out, const V& v) {
+    send_block_pointer(w, out, v.ptr_);
+    Transfer<L>::send(w, out, v.lock_);
+  }
+  static V receive(codec::Reader& r, Inbox& in) {
+    std::shared_ptr<T> ptr = receive_block_object<T>(r, in);
+    return V(std::move(ptr), Transfer<L>::receive(r, in));
+  }
+};
+template <class T>
+struct Transfer<multiprocessing::RawArray<T>> {
+  using A = multiprocessing::RawArray<T>;
+  static void send(codec::Writer& w, Outbox& out, const A& a) {
+    codec::encode(w, static_cast<std::uint64_t>(a.size_));
+    send_block_pointer(w, out, a.data_);
+  }
+  static A receive(codec::Reader& r, Inbox& in) {
+    const auto size = static_cast<std::size_t>(codec::decode<std::uint64_t>(r));
+    checked_bytes(size, sizeof(T));
+    return A(receive_block_object<T>(r, in, size), size);
+  }
+};
+template <class T, class L>
+struct Transfer<multiprocessing::Array<T, L>> {
+  using A = multiprocessing::Array<T, L>;
+  static void send(codec::Writer& w, Outbox& out, const A& a) {
+    codec::encode(w, static_cast<std::uint64_t>(a.size_));
+    send_block_pointer(w, out, a.data_);
+    Transfer<L>::send(w, out, a.lock_);
+  }
+  static A receive(codec::Reader& r, Inbox& in) {
+    const auto size = static_cast<std::size_t>(codec::decode<std::uint64_t>(r));
+    checked_bytes(size, sizeof(T));
+    std::shared_ptr<T> data = receive_block_object<T>(r, in, size);
+    return A(std::move(data), size, Transfer<L>::receive(r, in));
+  }
+};
+
+}  // namespace concur::multiprocessing_detail

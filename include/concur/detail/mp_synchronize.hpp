@@ -16,7 +16,7 @@
 // and a few microseconds, per object; a Value and its lock, a Condition
 // and its default RLock, a Barrier and its lock and condition share one);
 // nothing is left in /dev/shm when the processes end. The descriptor is
-// what a later start method would pass to an unrelated process.
+// what travels to a child of the forkserver (mp_context.hpp).
 //
 // Thread safety: every member of every class may be called concurrently
 // from any thread of any process that holds a handle. Blocked callers
@@ -115,6 +115,8 @@ struct Access;
 
 namespace concur::multiprocessing {
 
+class BoundedSemaphore;
+
 // ---------------------------------------------------------------------------
 // Lock — Python's multiprocessing.Lock: a non-recursive lock shared between
 // processes.
@@ -150,6 +152,7 @@ class CONCUR_CAPABILITY("mutex") Lock : public detail::LockForms<Lock> {
  private:
   friend class detail::LockForms<Lock>;
   friend struct multiprocessing_detail::Access;
+  friend struct multiprocessing_detail::Transfer<Lock>;
   friend class Condition;
   explicit Lock(std::shared_ptr<multiprocessing_detail::LockState> s) noexcept
       : state_(std::move(s)) {}
@@ -188,6 +191,7 @@ class CONCUR_CAPABILITY("mutex") RLock : public detail::LockForms<RLock> {
  private:
   friend class detail::LockForms<RLock>;
   friend struct multiprocessing_detail::Access;
+  friend struct multiprocessing_detail::Transfer<RLock>;
   friend class Condition;
   explicit RLock(std::shared_ptr<multiprocessing_detail::LockState> s) noexcept
       : state_(std::move(s)) {}
@@ -230,9 +234,14 @@ class CONCUR_CAPABILITY("semaphore") Semaphore
 
  protected:
   Semaphore(std::int64_t value, bool bounded);
+  explicit Semaphore(
+      std::shared_ptr<multiprocessing_detail::SemaphoreState> s) noexcept
+      : state_(std::move(s)) {}
 
  private:
   friend class detail::LockForms<Semaphore>;
+  friend struct multiprocessing_detail::Transfer<Semaphore>;
+  friend struct multiprocessing_detail::Transfer<BoundedSemaphore>;
   [[nodiscard]] bool acquire_until(const sys::Deadline& deadline)
       CONCUR_TRY_ACQUIRE(true);
 
@@ -245,6 +254,12 @@ class CONCUR_CAPABILITY("semaphore") Semaphore
 class BoundedSemaphore : public Semaphore {
  public:
   explicit BoundedSemaphore(std::int64_t value = 1) : Semaphore(value, true) {}
+
+ private:
+  friend struct multiprocessing_detail::Transfer<BoundedSemaphore>;
+  explicit BoundedSemaphore(
+      std::shared_ptr<multiprocessing_detail::SemaphoreState> s) noexcept
+      : Semaphore(std::move(s)) {}
 };
 
 // ---------------------------------------------------------------------------
@@ -271,6 +286,9 @@ class Event : public detail::WaitForms<Event> {
   }
 
  private:
+  friend struct multiprocessing_detail::Transfer<Event>;
+  explicit Event(std::shared_ptr<multiprocessing_detail::EventState> s) noexcept
+      : state_(std::move(s)) {}
   std::shared_ptr<multiprocessing_detail::EventState> state_;
 };
 
@@ -325,6 +343,7 @@ class CONCUR_CAPABILITY("mutex") Condition
 
  private:
   friend struct multiprocessing_detail::Access;
+  friend struct multiprocessing_detail::Transfer<Condition>;
   Condition(std::shared_ptr<multiprocessing_detail::ConditionState> state,
             std::optional<Lock> lock, std::optional<RLock> rlock) noexcept
       : state_(std::move(state)),
@@ -378,6 +397,7 @@ class Barrier {
   }
 
  private:
+  friend struct multiprocessing_detail::Transfer<Barrier>;
   struct Guard;
   struct Parts;
   static Parts make(std::ptrdiff_t parties, std::optional<Duration> timeout);
@@ -391,3 +411,15 @@ class Barrier {
 };
 
 }  // namespace concur::multiprocessing
+
+namespace concur::multiprocessing_detail {
+// Each travels to a forkserver child as its shared block's descriptor (a
+// Barrier with an action cannot: ValueError).
+CONCUR_MP_DECLARE_TRANSFER(Lock);
+CONCUR_MP_DECLARE_TRANSFER(RLock);
+CONCUR_MP_DECLARE_TRANSFER(Semaphore);
+CONCUR_MP_DECLARE_TRANSFER(BoundedSemaphore);
+CONCUR_MP_DECLARE_TRANSFER(Event);
+CONCUR_MP_DECLARE_TRANSFER(Condition);
+CONCUR_MP_DECLARE_TRANSFER(Barrier);
+}  // namespace concur::multiprocessing_detail

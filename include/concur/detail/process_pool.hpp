@@ -17,6 +17,8 @@
 #include <utility>
 
 #include "concur/codec.hpp"
+#include "concur/detail/mp_context.hpp"
+#include "concur/detail/sendable.hpp"
 #include "concur/futures.hpp"
 
 namespace concur::futures {
@@ -59,50 +61,15 @@ struct ProcessPoolOptions {
   // in half of it (ValueError at submit otherwise). Results may be of any
   // size.
   std::size_t buffer_bytes = std::size_t{4} << 20;
+  // How the workers are started (multiprocessing's get_context); empty:
+  // the default context. With "forkserver" the initializer must be a
+  // plain function (ValueError otherwise).
+  std::optional<multiprocessing::Context> mp_context{};
 };
 
 }  // namespace concur::futures
 
 namespace concur::futures_detail {
-
-// A callable that can be sent: a function of this program, which a worker
-// forked from it has at the same address, or a class with no state (a
-// captureless lambda), which the worker makes anew.
-template <class F>
-concept FunctionPointer =
-    std::is_pointer_v<F> && std::is_function_v<std::remove_pointer_t<F>>;
-template <class F>
-concept StatelessCallable =
-    std::is_class_v<F> && std::is_empty_v<F> && std::default_initializable<F>;
-template <class F>
-concept SendableCallable = FunctionPointer<F> || StatelessCallable<F>;
-// An argument that can be sent: encodable (codec.hpp), or a callable as
-// above (map sends its function as an argument of each chunk).
-template <class T>
-concept SendableArgument = codec::Encodable<T> || SendableCallable<T>;
-
-template <class T>
-void send_argument(codec::Writer& w, const std::type_identity_t<T>& value) {
-  if constexpr (FunctionPointer<T>) {
-    const auto address = reinterpret_cast<std::uintptr_t>(value);
-    w.write(&address, sizeof address);
-  } else if constexpr (codec::Encodable<T>) {
-    codec::encode(w, value);
-  }
-}
-
-template <class T>
-T receive_argument(codec::Reader& r) {
-  if constexpr (FunctionPointer<T>) {
-    std::uintptr_t address = 0;
-    r.read(&address, sizeof address, "a task's function");
-    return reinterpret_cast<T>(address);
-  } else if constexpr (codec::Encodable<T>) {
-    return codec::decode<T>(r);
-  } else {
-    return T{};
-  }
-}
 
 // Runs in a worker: decodes the callable and the arguments, calls, and
 // encodes the result into `out`. Its address is the first word of a call.
@@ -110,9 +77,9 @@ using Invoker = void (*)(codec::Reader& in, codec::Buffer& out);
 
 template <class Fn, class... Args>
 void invoke_sent(codec::Reader& in, codec::Buffer& out) {
-  Fn fn = receive_argument<Fn>(in);
+  Fn fn = detail::receive_argument<Fn>(in);
   // Braces: the arguments are decoded in order.
-  std::tuple<Args...> args{receive_argument<Args>(in)...};
+  std::tuple<Args...> args{detail::receive_argument<Args>(in)...};
   codec::Writer w(out);
   using R = std::invoke_result_t<Fn&, Args&&...>;
   if constexpr (std::is_void_v<R>) {
@@ -169,13 +136,14 @@ namespace concur::futures {
 // captureless lambda) with encodable arguments and an encodable result
 // (codec.hpp); anything else fails to compile, with a message. The
 // function travels as its address, which is valid in every process forked
-// from this program; the arguments are encoded at submit, so the caller
-// may change its own copies at once. The calls travel through a shared-
-// memory ring to whichever worker is free, and the results through another
-// to a collector thread of the pool, which completes the futures (and runs
-// their done-callbacks). A call that throws comes back as its error: one of
-// concur's own errors as itself, anything else as RemoteError carrying the
-// original type's name and message.
+// from this program (and moved to the worker's copy of the program under
+// the forkserver start method, mp_context); the arguments are encoded at
+// submit, so the caller may change its own copies at once. The calls travel
+// through a shared- memory ring to whichever worker is free, and the results
+// through another to a collector thread of the pool, which completes the
+// futures (and runs their done-callbacks). A call that throws comes back as its
+// error: one of concur's own errors as itself, anything else as RemoteError
+// carrying the original type's name and message.
 //
 // Faults: a worker that dies (a signal, exit(), a crash) is noticed through
 // its process descriptor at once. What then happens is the pool's option
@@ -185,11 +153,13 @@ namespace concur::futures {
 // is ever left pending: the pool knows which task each worker took, even
 // when the worker dies in the middle of taking it. Workers are reaped.
 //
-// The workers are forked at the first submit, all of them, before the pool
-// starts its own threads (as Python does with fork); a worker replaced
-// later (max_tasks_per_child, replace_dead_workers) is forked from the
-// collector thread, which prints the fork warning (set_fork_warning) if
-// the program has other threads.
+// The workers are started at the first submit, all of them, before the
+// pool starts its own threads (as Python does with fork); a worker
+// replaced later (max_tasks_per_child, replace_dead_workers) is started
+// from the collector thread, which, with the fork start method, prints the
+// fork warning (set_fork_warning) if the program has other threads. With
+// mp_context = get_context("forkserver") the workers come from the
+// forkserver instead, which holds no lock of the caller's threads.
 //
 // Thread safety: every member may be called from any thread. The
 // destructor shuts down and waits; do not destroy the pool from one of its
@@ -198,9 +168,9 @@ namespace concur::futures {
 // Differences from Python: tasks are plain functions, not any picklable
 // callable; a call is sent to the workers as soon as max_workers + 32 are
 // not already waiting there (Python: max_workers + 1), and a sent call
-// counts as running (it can no longer be cancelled); the start method is
-// fork only (Python 3.14's default is forkserver); a worker's death can
-// cost only its task instead of the whole pool.
+// counts as running (it can no longer be cancelled); the default start
+// method is fork (Python 3.14's is forkserver); a worker's death can cost
+// only its task instead of the whole pool.
 class ProcessPoolExecutor : public ExecutorBase<ProcessPoolExecutor> {
  public:
   ProcessPoolExecutor() : ProcessPoolExecutor(ProcessPoolOptions{}) {}
@@ -248,10 +218,10 @@ class ProcessPoolExecutor : public ExecutorBase<ProcessPoolExecutor> {
   template <class R, class F, class... Args>
   void send(Future<R>& future, F&& fn, Args&&... args) {
     using Fn = std::decay_t<F>;
-    static_assert(futures_detail::SendableCallable<Fn>,
+    static_assert(detail::SendableCallable<Fn>,
                   "a ProcessPoolExecutor task must be a function or a "
                   "captureless lambda: it runs in another process");
-    static_assert((futures_detail::SendableArgument<std::decay_t<Args>> && ...),
+    static_assert((detail::SendableArgument<std::decay_t<Args>> && ...),
                   "a ProcessPoolExecutor task's arguments must be encodable "
                   "(concur/codec.hpp): they are sent to another process");
     static_assert(codec::Encodable<futures_detail::Stored<R>>,
@@ -263,9 +233,9 @@ class ProcessPoolExecutor : public ExecutorBase<ProcessPoolExecutor> {
         &futures_detail::invoke_sent<Fn, std::decay_t<Args>...>;
     // Each with its decayed type: a function (not its pointer) sends
     // nothing otherwise.
-    futures_detail::send_argument<futures_detail::Invoker>(w, invoker);
-    futures_detail::send_argument<Fn>(w, fn);
-    (futures_detail::send_argument<std::decay_t<Args>>(w, args), ...);
+    detail::send_argument<futures_detail::Invoker>(w, invoker);
+    detail::send_argument<Fn>(w, fn);
+    (detail::send_argument<std::decay_t<Args>>(w, args), ...);
     futures_detail::submit(*pool_, std::move(call),
                            futures_detail::FutureAccess::state(future),
                            &futures_detail::RemoteCompletion::complete<R>);

@@ -61,6 +61,10 @@ class SharedRing {
   static constexpr std::size_t kMaxItems = (std::size_t{1} << 24) - 1;
 
   explicit SharedRing(const Options& options);
+  // Maps the ring another process made, behind descriptor `fd` (taken
+  // over). TypeError if its items are not of the type `fingerprint` names;
+  // ValueError if it is not a ring.
+  SharedRing(int fd, std::uint64_t fingerprint, std::string_view type_name);
   SharedRing(const SharedRing&) = delete;
   SharedRing& operator=(const SharedRing&) = delete;
 
@@ -89,6 +93,8 @@ class SharedRing {
   std::size_t maxsize() const noexcept;
   std::uint64_t fingerprint() const noexcept;
   std::string type_name() const;
+  // The ring's memory, for sending it to another process.
+  int fd() const noexcept { return mapping_.fd(); }
 
   // JoinableQueue: unfinished items are those put and not yet task_done().
   // task_done throws ValueError when called more often than items were put.
