@@ -112,6 +112,8 @@ TWO_THREAD_LOOP = "2 std::threads, a loop each"
 
 MULTIPROCESSING = "concur_multiprocessing_bench"
 PY_MULTIPROCESSING = "multiprocessing_peer.py"
+SUBPROCESS = "concur_subprocess_bench"
+PY_SUBPROCESS = "subprocess_peer.py"
 INTERPROCESS = "peer_interprocess_bench"  # Boost.Interprocess
 BOOST_MQ = "Boost.Interprocess message_queue"
 RAW_PIPE = "raw pipe(2), 64 KiB writes"
@@ -378,6 +380,29 @@ WORKLOADS = (
                     Peer("fork + waitpid, 1 GiB", "forkserver_start_1g/fork",
                          None)),
              python=PY_MULTIPROCESSING),
+    Workload(name="spawn_true",
+             what="subprocess::call of /bin/true: spawn + wait "
+                  "(>= 5x Python's subprocess.run)",
+             binary=SUBPROCESS, concur="spawn_true/concur",
+             peers=(Peer("fork + execve + waitpid", "spawn_true/fork_exec",
+                         1.0),
+                    Peer("posix_spawn + waitpid (the floor)",
+                         "spawn_true/posix_spawn", None)),
+             python=PY_SUBPROCESS, python_max_ratio=1 / 5),
+    Workload(name="spawn_true_1g",
+             what="the same while the parent holds 1 GiB of touched memory",
+             binary=SUBPROCESS, concur="spawn_true_1g/concur",
+             peers=(Peer("fork + execve + waitpid", "spawn_true_1g/fork_exec",
+                         0.8),
+                    Peer("posix_spawn + waitpid (the floor)",
+                         "spawn_true_1g/posix_spawn", None)),
+             python=PY_SUBPROCESS),
+    Workload(name="communicate_100m",
+             what="Popen.communicate of 100 MiB through cat, per MiB",
+             binary=SUBPROCESS, concur="communicate_100m/concur",
+             peers=(Peer("raw pipes and poll", "communicate_100m/raw_pipe",
+                         1.25),),
+             python=PY_SUBPROCESS),
 )
 
 

@@ -26,6 +26,7 @@ enum class ForkOrder {
   kThreads,       // threading's registry of threads and its hook lock
   kExitSequence,  // the exit sequence's handler lists
   kForkserver,    // the connection to the forkserver
+  kSubprocess,    // the subprocess reaper's orphans
 };
 
 struct ForkHandlers {

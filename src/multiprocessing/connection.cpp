@@ -21,9 +21,6 @@ constexpr std::size_t kHeader = 8;
 // What a receive allocates before the bytes arrive: a header that claims
 // more (a corrupt or hostile one) gets memory only as its bytes come.
 constexpr std::size_t kFirstChunk = std::size_t{1} << 20;
-// The capacity a one-way Pipe asks for: Linux's default limit for
-// unprivileged processes (/proc/sys/fs/pipe-max-size).
-constexpr int kPipeBytes = 1 << 20;
 
 void encode_length(std::uint64_t n, std::byte (&out)[kHeader]) noexcept {
   for (std::size_t i = 0; i < kHeader; ++i) {
@@ -198,9 +195,8 @@ std::pair<Connection, Connection> Pipe(bool duplex) {
   }
   sys::Pipe p = sys::make_pipe();
   // A framed message of 64 KiB does not fit a pipe of the default 64 KiB:
-  // each would take the reader two wake-ups. Where the system allows it,
-  // the pipe holds kPipeBytes instead.
-  static_cast<void>(::fcntl(p.write.get(), F_SETPIPE_SZ, kPipeBytes));
+  // each would take the reader two wake-ups.
+  sys::grow_pipe(p.write.get());
   return {Connection(p.read.release(), true, false),
           Connection(p.write.release(), false, true)};
 }

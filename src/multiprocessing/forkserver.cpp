@@ -87,8 +87,11 @@ bool read_request(int socket, std::vector<std::byte>& payload,
   ::close(socket);
   ::close(signals);
   for (const Running& r : running) ::close(r.status);
+  // The server and its children have one thread.
+  // NOLINTBEGIN(concurrency-mt-unsafe)
   ::signal(SIGCHLD, SIG_DFL);
   ::sigprocmask(SIG_SETMASK, &old_mask, nullptr);
+  // NOLINTEND(concurrency-mt-unsafe)
   ::dup2(fds[kRequestStdout].get(), STDOUT_FILENO);
   ::dup2(fds[kRequestStderr].get(), STDERR_FILENO);
   std::vector<int> owned(fds.size(), -1);
@@ -104,6 +107,7 @@ bool read_request(int socket, std::vector<std::byte>& payload,
   sigset_t old_mask;
   sigemptyset(&chld);
   sigaddset(&chld, SIGCHLD);
+  // NOLINTNEXTLINE(concurrency-mt-unsafe): the server has one thread.
   ::sigprocmask(SIG_BLOCK, &chld, &old_mask);
   const int signals = ::signalfd(-1, &chld, SFD_CLOEXEC | SFD_NONBLOCK);
   if (signals < 0) sys::exit_now(1);
@@ -152,7 +156,8 @@ bool read_request(int socket, std::vector<std::byte>& payload,
 
 // Before main(), after the program's own static initializers (this object
 // is linked after the program's): the server is this program started anew
-// with kServerVariable set.
+// with kServerVariable set. (Static initialisation has one thread.)
+// NOLINTBEGIN(concurrency-mt-unsafe)
 __attribute__((constructor)) void become_server_if_asked() {
   const char* value = std::getenv(kServerVariable);
   if (value == nullptr) return;
@@ -160,6 +165,7 @@ __attribute__((constructor)) void become_server_if_asked() {
   ::unsetenv(kServerVariable);
   serve(socket);
 }
+// NOLINTEND(concurrency-mt-unsafe)
 
 // ---------------------------------------------------------------------------
 // The client: this process's connection to its server.

@@ -41,6 +41,10 @@ Pipe make_pipe(int flags) {
   return Pipe{FileDescriptor(fds[0]), FileDescriptor(fds[1])};
 }
 
+void grow_pipe(int fd) noexcept {
+  static_cast<void>(::fcntl(fd, F_SETPIPE_SZ, 1 << 20));
+}
+
 std::size_t read_some(int fd, std::span<std::byte> buffer) {
   const long n =
       retry_on_eintr([&] { return ::read(fd, buffer.data(), buffer.size()); });

@@ -51,6 +51,12 @@ struct Pipe {
 
 // A pipe, both ends close-on-exec, plus `flags` (O_NONBLOCK, O_DIRECT).
 Pipe make_pipe(int flags = 0);
+// Gives the pipe behind `fd` a 1 MiB buffer (Linux's default limit for
+// unprivileged processes, /proc/sys/fs/pipe-max-size) where the system
+// allows it, for pipes that carry bulk data: each wake-up of the reader
+// then moves up to 1 MiB instead of 64 KiB. The kernel fills the buffer's
+// pages only as data waits in it.
+void grow_pipe(int fd) noexcept;
 
 // Reads what is there, up to buffer.size() bytes, retrying on EINTR: 0 at
 // end of file. Throws OSError (BlockingIOError on a non-blocking

@@ -288,6 +288,14 @@ constexpr Scenario kScenarios[] = {
      Group::kSubprocess,
      "fork(): the child and the parent print their PIDs",
      {{2, "os.fork()"}}},
+    {"subprocess-programs",
+     Group::kSubprocess,
+     "run each program named on the command line, or say it cannot",
+     {{1, "subprocess.call(sys.argv[index])"}}},
+    {"subprocess-status",
+     Group::kSubprocess,
+     "subprocess.call of a command, and its exit code",
+     {{2, "subprocess.call(['nslookup', 'www.python.org'])"}}},
 };
 
 // The programs of the seeds not ported yet: those that need concur's coming
@@ -299,12 +307,6 @@ struct Unported {
 };
 
 constexpr Unported kNotYetPorted[] = {
-    {Group::kSubprocess,
-     "subprocess.call of nslookup, and its exit code",
-     {{2, "subprocess.call(['nslookup', 'www.python.org'])"}}},
-    {Group::kSubprocess,
-     "run each program named on the command line",
-     {{1, "subprocess.call(sys.argv[index])"}}},
     {Group::kAsyncio,
      "two hello() coroutines sleep 2 s at once",
      {{1, "hello() with @asyncio.coroutine, and with async def"}}},
