@@ -1,6 +1,7 @@
 // Popen: launching with posix_spawn, the parent's ends of the pipes,
 // communicate's poll loop, and the reaper that waits for the children of
 // Popen objects destroyed before their child ended.
+#include <dirent.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
@@ -10,6 +11,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
 #include <string>
 #include <thread>
@@ -309,6 +311,26 @@ FileDescriptor redirect(posix_spawn_file_actions_t* actions, int target,
   return {};
 }
 
+// The descriptors this process has open below `limit` (none when limit
+// is 3 or less: the common case costs nothing).
+std::vector<int> open_descriptors_below(int limit) {
+  std::vector<int> fds;
+  if (limit <= 3) return fds;
+  DIR* dir = ::opendir("/proc/self/fd");
+  if (dir == nullptr) {
+    // No /proc: every candidate (a close of one not open is ignored).
+    for (int fd = 3; fd < limit; ++fd) fds.push_back(fd);
+    return fds;
+  }
+  const int own = ::dirfd(dir);
+  while (const dirent* entry = ::readdir(dir)) {
+    const int fd = std::atoi(entry->d_name);
+    if (entry->d_name[0] != '.' && fd != own && fd < limit) fds.push_back(fd);
+  }
+  ::closedir(dir);
+  return fds;
+}
+
 std::vector<std::string> command_of(const subprocess::Args& args,
                                     const Options& o) {
   const std::vector<std::string>& a = args.get();
@@ -371,9 +393,15 @@ std::unique_ptr<PopenState> launch(const subprocess::Args& args,
     highest_passed = std::max(highest_passed, fd);
   }
   if (o.close_fds) {
-    // Between 3 and the highest passed descriptor, those not passed are
-    // closed on exec if concur or the program opened them close-on-exec;
-    // everything above is closed here.
+    // Below the highest passed descriptor, those open now and not passed
+    // are closed one by one (glibc ignores a close of one that another
+    // thread has closed meanwhile); everything above at once.
+    for (const int fd : open_descriptors_below(highest_passed)) {
+      if (fd > 2 && std::find(o.pass_fds.begin(), o.pass_fds.end(), fd) ==
+                        o.pass_fds.end()) {
+        check(posix_spawn_file_actions_addclose(actions.get(), fd));
+      }
+    }
     check(posix_spawn_file_actions_addclosefrom_np(actions.get(),
                                                    highest_passed + 1));
   }

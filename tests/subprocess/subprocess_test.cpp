@@ -284,6 +284,18 @@ TEST(Descriptors, OnlyPassedOnesReachTheChild) {
   EXPECT_NE((" " + with_passed).find(" " + std::to_string(passed) + " "),
             std::string::npos)
       << with_passed;
+  // A descriptor below a passed one is closed too.
+  const int high = ::fcntl(passed, F_DUPFD_CLOEXEC, 200);
+  ASSERT_GT(high, leaky);
+  const std::string below = sp::check_output(
+      {"sh", "-c", "ls /proc/$$/fd | tr '\\n' ' '"}, {.pass_fds = {high}});
+  EXPECT_EQ((" " + below).find(" " + std::to_string(leaky) + " "),
+            std::string::npos)
+      << below;
+  EXPECT_NE((" " + below).find(" " + std::to_string(high) + " "),
+            std::string::npos)
+      << below;
+  ::close(high);
   ::close(leaky);
   ::close(passed);
 }
