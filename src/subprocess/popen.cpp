@@ -381,6 +381,9 @@ std::unique_ptr<PopenState> launch(const subprocess::Args& args,
     in = subprocess::PIPE;
   }
   s->in = redirect(actions.get(), 0, in, child_ends);
+  // Writing to a child that stopped reading must raise BrokenPipeError
+  // (or end communicate's input), not kill this process with SIGPIPE.
+  if (s->in) sys::ignore_sigpipe();
   s->out = redirect(actions.get(), 1, o.stdout, child_ends);
   s->err = redirect(actions.get(), 2, o.stderr, child_ends);
   if (o.cwd) {

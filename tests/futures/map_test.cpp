@@ -32,6 +32,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include "common/count.hpp"
 #include "concur/futures.hpp"
 #include "concur/threading.hpp"
 
@@ -44,6 +45,7 @@ using concur::futures::MapOptions;
 using concur::futures::ThreadPoolExecutor;
 using concur::threading::Event;
 using concur::threading::get_ident;
+using concur_test::Count;
 using testing::HasSubstr;
 using Clock = std::chrono::steady_clock;
 
@@ -858,48 +860,6 @@ TEST(MapBuffersize, EmptyInput) {
                   .to_vector()
                   .empty());
 }
-
-// 0, 1, 2, ... as an input range, as itertools.count(): without end, or up
-// to `limit`, counting the reads of its elements in `reads` if given.
-// (Not std::views::iota or a views::transform over a list, which clang 14
-// cannot instantiate over libstdc++ 12's ranges.)
-class Count {
- public:
-  explicit Count(int limit = -1, std::atomic<int>* reads = nullptr)
-      : limit_(limit), reads_(reads) {}
-  struct End {};
-  class Iterator {
-   public:
-    using value_type = int;
-    using difference_type = std::ptrdiff_t;
-    Iterator() = default;
-    Iterator(int limit, std::atomic<int>* reads)
-        : limit_(limit), reads_(reads) {}
-    int operator*() const {
-      if (reads_ != nullptr) reads_->fetch_add(1);
-      return n_;
-    }
-    Iterator& operator++() {
-      ++n_;
-      return *this;
-    }
-    void operator++(int) { ++n_; }
-    friend bool operator==(const Iterator& it, End) {
-      return it.n_ == it.limit_;
-    }
-
-   private:
-    int n_ = 0;
-    int limit_ = -1;
-    std::atomic<int>* reads_ = nullptr;
-  };
-  Iterator begin() const { return {limit_, reads_}; }
-  End end() const { return {}; }
-
- private:
-  int limit_;
-  std::atomic<int>* reads_;
-};
 
 TEST(MapBuffersize, AnEndlessRange) {
   // Python's test_map_buffersize_on_infinite_iterable: only what the

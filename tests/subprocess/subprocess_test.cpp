@@ -243,6 +243,27 @@ TEST(Popen, LargeDataBothWaysAtOnce) {
   EXPECT_EQ(p.returncode(), 0);
 }
 
+TEST(Popen, InputToAChildThatDoesNotReadIt) {
+  sp::Popen p({"true"}, {.stdin = sp::PIPE});
+  const std::string data(8 << 20, 'x');
+  auto [out, err] = p.communicate(data);
+  EXPECT_EQ(p.returncode(), 0);
+  sp::Popen q({"true"}, {.stdin = sp::PIPE});
+  q.wait();
+  EXPECT_THROW(q.write_stdin(data), concur::BrokenPipeError);
+}
+
+TEST(Popen, StreamsToAndFromDescriptors) {
+  char path[] = "/tmp/concur-subprocess-XXXXXX";
+  const int fd = ::mkstemp(path);
+  ASSERT_GE(fd, 0);
+  EXPECT_EQ(sp::call({"echo", "to a file"}, {.stdout = fd}), 0);
+  ASSERT_EQ(::lseek(fd, 0, SEEK_SET), 0);
+  EXPECT_EQ(sp::check_output({"cat"}, {.stdin = fd}), "to a file\n");
+  ::close(fd);
+  ::unlink(path);
+}
+
 TEST(Popen, LinesOneByOne) {
   sp::Popen p({"printf", "a\\nb\\nc"}, {.stdout = sp::PIPE});
   EXPECT_EQ(p.readline(), "a\n");
@@ -326,12 +347,34 @@ TEST(Popen, DestroyedWhileRunningIsReapedAnyway) {
   EXPECT_FALSE(has_zombie());
 }
 
+TEST(Stress, NoThreadsPipeReachesAnotherThreadsChild) {
+  // Each child lists its descriptors while other threads launch children
+  // with pipes: it has 0, 1, 2 and ls's own directory, nothing else.
+  constexpr int rounds = concur_test::kSanitized ? 5 : 25;
+  std::atomic<int> clean{0};
+  std::vector<concur::threading::Thread> threads;
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&clean] {
+      for (int i = 0; i < rounds; ++i) {
+        const std::string fds =
+            sp::run({"ls", "/proc/self/fd"},
+                    {.stdin = sp::PIPE, .capture_output = true})
+                .stdout;
+        if (fds == "0\n1\n2\n3\n") clean.fetch_add(1);
+      }
+    });
+    threads.back().start();
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(clean.load(), 4 * rounds);
+}
+
 TEST(Stress, ManyThreadsSpawnAtOnce) {
-  const int per_thread = concur_test::kSanitized ? 25 : 200;
+  constexpr int per_thread = concur_test::kSanitized ? 25 : 200;
   std::atomic<int> ok{0};
   std::vector<concur::threading::Thread> threads;
   for (int t = 0; t < 8; ++t) {
-    threads.emplace_back([&ok, per_thread, t] {
+    threads.emplace_back([&ok, t] {
       for (int i = 0; i < per_thread; ++i) {
         const bool odd = (i + t) % 2 == 1;
         const int code = odd ? sp::call({"false"}) : sp::call({"true"});
