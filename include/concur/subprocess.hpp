@@ -1,16 +1,17 @@
 // concur/subprocess.hpp — Python's `subprocess` module for C++20: run
 // programs, feed them input, collect their output.
 //
-// Children are started with posix_spawn (glibc's runs the child on the
-// parent's memory until it executes the program, with clone(CLONE_VM |
-// CLONE_VFORK)), so the launch cost does not grow with the parent's memory
+// Children are started with clone(CLONE_VM | CLONE_VFORK): the child runs
+// on the parent's memory, with raw system calls only, until it executes
+// the program, so the launch cost does not grow with the parent's memory
 // and no code of the parent runs in the child. Every descriptor concur
 // opens is close-on-exec; with close_fds (the default) every other one the
-// program has is closed in the child too, so a descriptor opened by one
-// thread's launch never reaches another thread's child. A program that
-// cannot be started raises in the parent, with the errno of the failed
-// exec: FileNotFoundError naming the program (found through PATH as
-// execvp does) or the missing cwd, PermissionError, and so on.
+// program has is closed in the child too (close_range), so a descriptor
+// opened by one thread's launch never reaches another thread's child. A
+// program that cannot be started raises in the parent, with the errno of
+// the step that failed in the child: FileNotFoundError naming the program
+// (found through PATH as execvp does) or the missing cwd,
+// PermissionError, and so on.
 //
 // Thread safety: the free functions may be called from any number of
 // threads at once. A Popen may be used from several threads (poll, wait,
@@ -22,8 +23,7 @@
 // the bytes (text = true also turns "\r\n" and "\r" into "\n", Python's
 // universal newlines); a Popen whose child is still running when it is
 // destroyed hands the child to a reaper that waits for it, so that no
-// zombie is left (Python leaves it for its next call). umask is not
-// supported yet.
+// zombie is left (Python leaves it for its next call).
 #pragma once
 
 #include <sys/types.h>
@@ -31,6 +31,7 @@
 #include <chrono>
 #include <cstddef>
 #include <initializer_list>
+#include <iterator>
 #include <map>
 #include <memory>
 #include <optional>
@@ -153,6 +154,8 @@ struct Options {
   // setsid() in the child; or setpgid(0, process_group).
   bool start_new_session = false;
   std::optional<pid_t> process_group{};
+  // The child's umask (0 to 0777); empty: the caller's.
+  std::optional<mode_t> umask{};
   // Universal newlines in what is read back.
   bool text = false;
 };
@@ -189,6 +192,11 @@ class Popen {
   // Throws OSError (FileNotFoundError, PermissionError, ...) if the
   // program cannot be started; ValueError for bad options.
   explicit Popen(const Args& args, const Options& options = {});
+  // So that Popen({"prog", "arg"}) is not ambiguous with the move
+  // constructor.
+  explicit Popen(std::initializer_list<std::string> args,
+                 const Options& options = {})
+      : Popen(Args(args), options) {}
   Popen(Popen&&) noexcept;
   Popen& operator=(Popen&&) noexcept;
   ~Popen();
@@ -229,14 +237,65 @@ class Popen {
   // it); closes stdin.
   void write_stdin(std::string_view data);
   void close_stdin();
-  // The next line of stdout, with its "\n"; empty at the end.
-  std::string readline();
-  // All the rest of stdout.
-  std::string read_stdout();
+
+  // The pipe a read takes from (Python's p.stdout, p.stderr).
+  enum class Stream { kStdout, kStderr };
+  class Lines;
+  // The next line, with its "\n" (in text mode a line may also end with
+  // "\r\n" or "\r", and ends with "\n" when returned); empty at the end.
+  // ValueError if the stream is not a pipe.
+  std::string readline(Stream from = Stream::kStdout);
+  // All the rest of the stream, to its end.
+  std::string read(Stream from = Stream::kStdout);
+  // The lines to come, read as the loop asks for them (Python's
+  // `for line in p.stdout`).
+  Lines lines(Stream from = Stream::kStdout);
 
  private:
   int wait_for(std::optional<std::chrono::duration<double>> timeout);
   std::unique_ptr<subprocess_detail::PopenState> state_;
+};
+
+// What Popen::lines() returns: a single-pass range over the lines of one
+// of the child's pipes. Each step calls readline(); the range ends at the
+// stream's end. It refers to its Popen, which must outlive it.
+class Popen::Lines {
+ public:
+  class iterator {
+   public:
+    using value_type = std::string;
+    using difference_type = std::ptrdiff_t;
+    iterator() = default;
+    const std::string& operator*() const noexcept { return line_; }
+    iterator& operator++() {
+      line_ = popen_->readline(from_);
+      if (line_.empty()) popen_ = nullptr;
+      return *this;
+    }
+    void operator++(int) { ++*this; }
+    friend bool operator==(const iterator& it,
+                           std::default_sentinel_t) noexcept {
+      return it.popen_ == nullptr;
+    }
+
+   private:
+    friend class Lines;
+    iterator(Popen* popen, Stream from) : popen_(popen), from_(from) {
+      ++*this;
+    }
+    Popen* popen_ = nullptr;
+    Stream from_ = Stream::kStdout;
+    std::string line_;
+  };
+
+  iterator begin() { return iterator(popen_, from_); }
+  std::default_sentinel_t end() const noexcept { return {}; }
+
+ private:
+  friend class Popen;
+  Lines(Popen* popen, Stream from) noexcept : popen_(popen), from_(from) {}
+  Popen* popen_;
+  Stream from_;
 };
 
 // Python's run: starts args, communicates (input, timeout), and returns

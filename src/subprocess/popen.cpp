@@ -1,16 +1,15 @@
-// Popen: launching with posix_spawn, the parent's ends of the pipes,
+// Popen: launching (through sys::spawn), the parent's ends of the pipes,
 // communicate's poll loop, and the reaper that waits for the children of
 // Popen objects destroyed before their child ended.
-#include <dirent.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
-#include <spawn.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <string>
@@ -26,6 +25,7 @@
 #include "subprocess/text.hpp"
 #include "sys/fd.hpp"
 #include "sys/process.hpp"
+#include "sys/spawn.hpp"
 
 extern char** environ;
 
@@ -57,8 +57,11 @@ struct PopenState {
   std::string kept_input;
   std::size_t input_sent = 0;
   bool input_given = false;
-  // readline()'s bytes read past the line it returned.
-  std::string line_buffer;
+  // What readline() read past the line it returned, per stream.
+  std::string out_buffer;
+  std::string err_buffer;
+  bool out_was_pipe = false;
+  bool err_was_pipe = false;
 
   // Reaps the child if it has ended (waiting when `block`).
   std::optional<int> reap(bool block);
@@ -180,7 +183,7 @@ Reaper& reaper() {
 // ---------------------------------------------------------------------------
 // Launching.
 
-// The C strings posix_spawn takes, pointing into `storage`.
+// The C strings execve takes, pointing into `storage`.
 struct CStrings {
   std::vector<std::string> storage;
   std::vector<char*> pointers;
@@ -249,86 +252,41 @@ std::string resolve(const std::string& program, const CStrings& env) {
   throw_os_error(denied ? EACCES : ENOENT, program);
 }
 
-void check(int rc) {
-  if (rc != 0) throw_os_error(rc);
-}
-
-class SpawnActions {
- public:
-  SpawnActions() { check(posix_spawn_file_actions_init(&actions_)); }
-  SpawnActions(const SpawnActions&) = delete;
-  SpawnActions& operator=(const SpawnActions&) = delete;
-  ~SpawnActions() { posix_spawn_file_actions_destroy(&actions_); }
-  posix_spawn_file_actions_t* get() { return &actions_; }
-
- private:
-  posix_spawn_file_actions_t actions_;
-};
-
-class SpawnAttributes {
- public:
-  SpawnAttributes() { check(posix_spawnattr_init(&attributes_)); }
-  SpawnAttributes(const SpawnAttributes&) = delete;
-  SpawnAttributes& operator=(const SpawnAttributes&) = delete;
-  ~SpawnAttributes() { posix_spawnattr_destroy(&attributes_); }
-  posix_spawnattr_t* get() { return &attributes_; }
-
- private:
-  posix_spawnattr_t attributes_;
-};
-
-// Sets up child stream `target` (0, 1 or 2) as `r` says; returns the
-// parent's end of a new pipe, if it makes one. `keep` holds the child's
-// ends until the spawn.
-FileDescriptor redirect(posix_spawn_file_actions_t* actions, int target,
-                        const Redirect& r, std::vector<FileDescriptor>& keep) {
+// Sets up child stream `target` (0, 1 or 2) as `r` says: returns the
+// descriptor the child's stream comes from (a SpawnPlan source), and the
+// parent's end of a new pipe in `parent_end`. `keep` holds the child's
+// ends until the launch.
+int stream_source(int target, const Redirect& r, FileDescriptor& parent_end,
+                  std::vector<FileDescriptor>& keep) {
   switch (r.kind()) {
     case Redirect::Kind::kInherit:
-      return {};
-    case Redirect::Kind::kDevnull:
-      check(posix_spawn_file_actions_addopen(
-          actions, target, "/dev/null", target == 0 ? O_RDONLY : O_WRONLY, 0));
-      return {};
+      return sys::SpawnPlan::kInherit;
+    case Redirect::Kind::kDevnull: {
+      const int fd =
+          ::open("/dev/null", (target == 0 ? O_RDONLY : O_WRONLY) | O_CLOEXEC);
+      if (fd < 0) throw_os_error(errno, "/dev/null");
+      keep.emplace_back(fd);
+      return fd;
+    }
     case Redirect::Kind::kStdout:
       if (target != 2) throw ValueError("STDOUT is only for stderr");
-      check(posix_spawn_file_actions_adddup2(actions, 1, 2));
-      return {};
+      return sys::SpawnPlan::kChildStdout;
     case Redirect::Kind::kFd:
       if (r.fd() < 0) {
         throw ValueError("bad file descriptor " + std::to_string(r.fd()));
       }
-      check(posix_spawn_file_actions_adddup2(actions, r.fd(), target));
-      return {};
+      return r.fd();
     case Redirect::Kind::kPipe: {
       sys::Pipe p = sys::make_pipe();
       sys::grow_pipe(p.read.get());
       FileDescriptor& child = target == 0 ? p.read : p.write;
-      check(posix_spawn_file_actions_adddup2(actions, child.get(), target));
+      const int fd = child.get();
       keep.push_back(std::move(child));
-      return target == 0 ? std::move(p.write) : std::move(p.read);
+      parent_end = target == 0 ? std::move(p.write) : std::move(p.read);
+      return fd;
     }
   }
-  return {};
-}
-
-// The descriptors this process has open below `limit` (none when limit
-// is 3 or less: the common case costs nothing).
-std::vector<int> open_descriptors_below(int limit) {
-  std::vector<int> fds;
-  if (limit <= 3) return fds;
-  DIR* dir = ::opendir("/proc/self/fd");
-  if (dir == nullptr) {
-    // No /proc: every candidate (a close of one not open is ignored).
-    for (int fd = 3; fd < limit; ++fd) fds.push_back(fd);
-    return fds;
-  }
-  const int own = ::dirfd(dir);
-  while (const dirent* entry = ::readdir(dir)) {
-    const int fd = std::atoi(entry->d_name);
-    if (entry->d_name[0] != '.' && fd != own && fd < limit) fds.push_back(fd);
-  }
-  ::closedir(dir);
-  return fds;
+  return sys::SpawnPlan::kInherit;
 }
 
 std::vector<std::string> command_of(const subprocess::Args& args,
@@ -359,19 +317,25 @@ std::unique_ptr<PopenState> launch(const subprocess::Args& args,
   }
   CStrings env = environment_of(o);
   const std::string file = resolve(argv.storage.front(), env);
-  if (o.cwd) {
-    struct stat st {};
-    if (::stat(o.cwd->c_str(), &st) != 0) throw_os_error(errno, *o.cwd);
-    if (!S_ISDIR(st.st_mode)) throw_os_error(ENOTDIR, *o.cwd);
+  std::vector<int> passed = o.pass_fds;
+  std::sort(passed.begin(), passed.end());
+  passed.erase(std::unique(passed.begin(), passed.end()), passed.end());
+  if (!passed.empty() && passed.front() < 3) {
+    throw ValueError("pass_fds holds " + std::to_string(passed.front()) +
+                     ": only descriptors above 2 may be passed");
   }
-  for (const int fd : o.pass_fds) {
-    if (fd < 3) {
-      throw ValueError("pass_fds holds " + std::to_string(fd) +
-                       ": only descriptors above 2 may be passed");
-    }
+  if (o.umask && *o.umask > 0777) {
+    throw ValueError("umask " + std::to_string(*o.umask) +
+                     " is not a permission mask (0 to 0777)");
+  }
+  if (o.cwd && o.cwd->find('\0') != std::string::npos) {
+    throw ValueError("embedded null byte");
   }
 
-  SpawnActions actions;
+  sys::SpawnPlan plan;
+  plan.file = file.c_str();
+  plan.argv = argv.get();
+  plan.envp = env.get();
   std::vector<FileDescriptor> child_ends;
   Redirect in = o.stdin;
   if (o.input) {
@@ -380,64 +344,39 @@ std::unique_ptr<PopenState> launch(const subprocess::Args& args,
     }
     in = subprocess::PIPE;
   }
-  s->in = redirect(actions.get(), 0, in, child_ends);
+  plan.streams[0] = stream_source(0, in, s->in, child_ends);
   // Writing to a child that stopped reading must raise BrokenPipeError
   // (or end communicate's input), not kill this process with SIGPIPE.
   if (s->in) sys::ignore_sigpipe();
-  s->out = redirect(actions.get(), 1, o.stdout, child_ends);
-  s->err = redirect(actions.get(), 2, o.stderr, child_ends);
-  if (o.cwd) {
-    check(posix_spawn_file_actions_addchdir_np(actions.get(), o.cwd->c_str()));
-  }
-  int highest_passed = 2;
-  for (const int fd : o.pass_fds) {
-    // dup2 onto itself clears close-on-exec in the child only.
-    check(posix_spawn_file_actions_adddup2(actions.get(), fd, fd));
-    highest_passed = std::max(highest_passed, fd);
-  }
-  if (o.close_fds) {
-    // Below the highest passed descriptor, those open now and not passed
-    // are closed one by one (glibc ignores a close of one that another
-    // thread has closed meanwhile); everything above at once.
-    for (const int fd : open_descriptors_below(highest_passed)) {
-      if (fd > 2 && std::find(o.pass_fds.begin(), o.pass_fds.end(), fd) ==
-                        o.pass_fds.end()) {
-        check(posix_spawn_file_actions_addclose(actions.get(), fd));
-      }
-    }
-    check(posix_spawn_file_actions_addclosefrom_np(actions.get(),
-                                                   highest_passed + 1));
-  }
-
-  SpawnAttributes attributes;
-  short flags = POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF;
-  sigset_t none;
-  sigemptyset(&none);
-  check(posix_spawnattr_setsigmask(attributes.get(), &none));
-  // Python's restore_signals: what Python (and concur's Pipe) ignores goes
-  // back to its default in the child.
-  sigset_t defaults;
-  sigemptyset(&defaults);
-  sigaddset(&defaults, SIGPIPE);
-  sigaddset(&defaults, SIGXFSZ);
-  check(posix_spawnattr_setsigdefault(attributes.get(), &defaults));
-  if (o.start_new_session) flags |= POSIX_SPAWN_SETSID;
+  plan.streams[1] = stream_source(1, o.stdout, s->out, child_ends);
+  plan.streams[2] = stream_source(2, o.stderr, s->err, child_ends);
+  s->out_was_pipe = static_cast<bool>(s->out);
+  s->err_was_pipe = static_cast<bool>(s->err);
+  plan.new_session = o.start_new_session;
   if (o.process_group) {
-    flags |= POSIX_SPAWN_SETPGROUP;
-    check(posix_spawnattr_setpgroup(attributes.get(), *o.process_group));
-  }
-  check(posix_spawnattr_setflags(attributes.get(), flags));
-
-  pid_t pid = 0;
-  const int rc = ::posix_spawn(&pid, file.c_str(), actions.get(),
-                               attributes.get(), argv.get(), env.get());
-  if (rc != 0) {
-    // glibc reports the exec's errno (and reaps the child that failed).
-    if (rc == ENOENT && o.cwd && ::access(o.cwd->c_str(), F_OK) != 0) {
-      throw_os_error(rc, *o.cwd);
+    if (*o.process_group < 0) {
+      throw ValueError("process_group must be 0 or a process group id");
     }
-    throw_os_error(rc, argv.storage.front());
+    plan.process_group = *o.process_group;
   }
+  plan.pass_fds = passed.data();
+  plan.pass_fd_count = passed.size();
+  plan.close_fds = o.close_fds;
+  plan.cwd = o.cwd ? o.cwd->c_str() : nullptr;
+  plan.umask = o.umask ? static_cast<int>(*o.umask) : -1;
+
+  const sys::SpawnResult started = sys::spawn(plan);
+  switch (started.failed) {
+    case sys::SpawnStep::kNone:
+      break;
+    case sys::SpawnStep::kCwd:
+      throw_os_error(started.error, *o.cwd);
+    case sys::SpawnStep::kExec:
+      throw_os_error(started.error, argv.storage.front());
+    default:
+      throw_os_error(started.error);
+  }
+  const pid_t pid = started.pid;
   s->pid = pid;
   try {
     s->pidfd = sys::pidfd_open(pid);
@@ -452,12 +391,20 @@ std::unique_ptr<PopenState> launch(const subprocess::Args& args,
   return s;
 }
 
-void abandon(PopenState& s) {
+void abandon(PopenState& s) noexcept {
   s.in.reset();
   s.out.reset();
   s.err.reset();
-  if (s.reap(false)) return;
-  reaper().adopt(s.pid, std::move(s.pidfd));
+  try {
+    if (s.reap(false)) return;
+    reaper().adopt(s.pid, std::move(s.pidfd));
+  } catch (const std::exception& e) {
+    // Out of threads, descriptors or memory: the child stays unreaped (a
+    // zombie once it ends), which is better than ending the program from
+    // a destructor.
+    std::fprintf(stderr, "concur: child %d left unreaped: %s\n",
+                 static_cast<int>(s.pid), e.what());
+  }
 }
 
 // ---------------------------------------------------------------------------
@@ -554,6 +501,9 @@ int Popen::wait_for(std::optional<std::chrono::duration<double>> timeout) {
       std::this_thread::sleep_for(nap);
       nap = std::min(nap * 2, std::chrono::microseconds(50'000));
     }
+  } else {
+    // Not under the lock that reaping takes, which signals take too.
+    sys::wait_ended(state_->pid);
   }
   return *state_->reap(true);
 }
@@ -572,6 +522,9 @@ std::pair<std::string, std::string> Popen::communicate(
       s.input_given = true;
     }
   }
+  // What readline() read ahead comes first.
+  s.out_so_far += std::exchange(s.out_buffer, {});
+  s.err_so_far += std::exchange(s.err_buffer, {});
   for (sys::FileDescriptor* fd : {&s.in, &s.out, &s.err}) {
     if (*fd) sys::set_nonblocking(fd->get(), true);
   }
@@ -644,41 +597,72 @@ void Popen::write_stdin(std::string_view data) {
 
 void Popen::close_stdin() { state_->in.reset(); }
 
-std::string Popen::readline() {
+namespace {
+
+// Where the line that starts `bytes` ends (past its end of line), if the
+// bytes hold all of it. In text mode "\r" ends a line too, so a final
+// "\r" is a line end only at the stream's end (it may start a "\r\n").
+std::optional<std::size_t> line_end(std::string_view bytes, bool text,
+                                    bool at_end) {
+  const std::size_t at = bytes.find_first_of(text ? "\r\n" : "\n");
+  if (at == std::string_view::npos) return std::nullopt;
+  if (bytes[at] == '\n') return at + 1;
+  if (at + 1 < bytes.size()) return bytes[at + 1] == '\n' ? at + 2 : at + 1;
+  return at_end ? std::optional<std::size_t>(at + 1) : std::nullopt;
+}
+
+}  // namespace
+
+std::string Popen::readline(Stream from) {
   sd::PopenState& s = *state_;
+  sys::FileDescriptor& fd = from == Stream::kStdout ? s.out : s.err;
+  std::string& buffer = from == Stream::kStdout ? s.out_buffer : s.err_buffer;
+  if (!fd && buffer.empty()) {
+    // Python's read of a closed file is ValueError; a stream that is not
+    // a pipe has no file at all.
+    if (from == Stream::kStdout ? s.out_was_pipe : s.err_was_pipe) return {};
+    throw ValueError("the stream is not a pipe");
+  }
   for (;;) {
-    const std::size_t nl = s.line_buffer.find('\n');
-    if (nl != std::string::npos) {
-      std::string line = s.line_buffer.substr(0, nl + 1);
-      s.line_buffer.erase(0, nl + 1);
+    if (const auto end = line_end(buffer, s.text, !fd)) {
+      std::string line = buffer.substr(0, *end);
+      buffer.erase(0, *end);
       return sd::translated(std::move(line), s.text);
     }
-    if (!s.out) return sd::translated(std::exchange(s.line_buffer, {}), s.text);
-    char buffer[4096];
+    if (!fd) return sd::translated(std::exchange(buffer, {}), s.text);
+    char chunk[4096];
     const std::size_t n =
-        sys::read_some(s.out.get(), std::as_writable_bytes(std::span(buffer)));
+        sys::read_some(fd.get(), std::as_writable_bytes(std::span(chunk)));
     if (n == 0) {
-      s.out.reset();
+      fd.reset();
     } else {
-      s.line_buffer.append(buffer, n);
+      buffer.append(chunk, n);
     }
   }
 }
 
-std::string Popen::read_stdout() {
+std::string Popen::read(Stream from) {
   sd::PopenState& s = *state_;
-  std::string all = std::exchange(s.line_buffer, {});
-  if (s.out) {
-    char buffer[1 << 16];
+  sys::FileDescriptor& fd = from == Stream::kStdout ? s.out : s.err;
+  std::string all =
+      std::exchange(from == Stream::kStdout ? s.out_buffer : s.err_buffer, {});
+  if (!fd && all.empty() &&
+      !(from == Stream::kStdout ? s.out_was_pipe : s.err_was_pipe)) {
+    throw ValueError("the stream is not a pipe");
+  }
+  if (fd) {
+    char chunk[1 << 16];
     for (;;) {
-      const std::size_t n = sys::read_some(
-          s.out.get(), std::as_writable_bytes(std::span(buffer)));
+      const std::size_t n =
+          sys::read_some(fd.get(), std::as_writable_bytes(std::span(chunk)));
       if (n == 0) break;
-      all.append(buffer, n);
+      all.append(chunk, n);
     }
-    s.out.reset();
+    fd.reset();
   }
   return sd::translated(std::move(all), s.text);
 }
+
+Popen::Lines Popen::lines(Stream from) { return Lines(this, from); }
 
 }  // namespace concur::subprocess

@@ -29,6 +29,14 @@ std::optional<int> reap(pid_t pid, bool block) {
   return returncode_of(status);
 }
 
+void wait_ended(pid_t pid) noexcept {
+  siginfo_t info{};
+  while (::waitid(P_PID, static_cast<id_t>(pid), &info, WEXITED | WNOWAIT) <
+             0 &&
+         errno == EINTR) {
+  }
+}
+
 bool stdin_from_devnull() noexcept {
   const long fd =
       ::syscall(SYS_openat, AT_FDCWD, "/dev/null", O_RDONLY | O_CLOEXEC);

@@ -18,6 +18,12 @@ int returncode_of(int wait_status) noexcept;
 // (another part of the program reaped it, or SIGCHLD is ignored).
 std::optional<int> reap(pid_t pid, bool block);
 
+// Waits until child `pid` has ended, without reaping it (waitid with
+// WNOWAIT), so that the caller can then reap it under its own lock without
+// holding that lock while it waits. Returns at once if `pid` is not an
+// unreaped child of this process.
+void wait_ended(pid_t pid) noexcept;
+
 // For a child just forked, which should write as few pages as it can (each
 // page it first writes is copied): these make raw system calls through
 // syscall(), which the parent has already bound, rather than call libc

@@ -179,7 +179,24 @@ TEST(Errors, MissingProgramDirectoryAndPermission) {
   ::close(fd);
   ::chmod(path, 0600);
   EXPECT_THROW(sp::run({path}), concur::PermissionError);
+  // A cwd that is a file: NotADirectoryError naming it, not the program.
+  try {
+    sp::run({"true"}, {.cwd = path});
+    FAIL();
+  } catch (const concur::NotADirectoryError& e) {
+    EXPECT_NE(std::string(e.what()).find(path), std::string::npos) << e.what();
+  }
   ::unlink(path);
+  // A passed descriptor that is not open: EBADF from the child.
+  const int unused = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
+  ::close(unused);
+  try {
+    sp::run({"true"}, {.pass_fds = {unused}});
+    FAIL();
+  } catch (const concur::OSError& e) {
+    EXPECT_EQ(e.errnum(), EBADF) << e.what();
+  }
+  EXPECT_FALSE(has_zombie());
 }
 
 TEST(Errors, BadArgumentsAreValueErrors) {
@@ -195,6 +212,9 @@ TEST(Errors, BadArgumentsAreValueErrors) {
                concur::ValueError);
   EXPECT_THROW(sp::run({std::string("a\0b", 3)}), concur::ValueError);
   EXPECT_THROW(sp::check_output({"true"}, {.stdout = sp::DEVNULL}),
+               concur::ValueError);
+  EXPECT_THROW(sp::run({"true"}, {.process_group = -2}), concur::ValueError);
+  EXPECT_THROW(sp::run({"true"}, {.cwd = std::string("/\0a", 3)}),
                concur::ValueError);
 }
 
@@ -213,6 +233,24 @@ TEST(Popen, PollWaitAndSignals) {
   sp::Popen q({"sleep", "30"});
   q.send_signal(SIGKILL);
   EXPECT_EQ(q.wait(), -SIGKILL);
+}
+
+TEST(Popen, ManyThreadsWaitForOneChild) {
+  sp::Popen p({"cat"}, {.stdin = sp::PIPE});
+  std::atomic<int> ended{0};
+  std::vector<concur::threading::Thread> threads;
+  for (int t = 0; t < 6; ++t) {
+    threads.emplace_back([&p, &ended, t] {
+      const int code = t % 2 == 0 ? p.wait() : p.wait(30s);
+      if (code == 0) ended.fetch_add(1);
+      EXPECT_EQ(p.poll(), 0);
+    });
+    threads.back().start();
+  }
+  p.close_stdin();  // cat ends
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(ended.load(), 6);
+  EXPECT_EQ(p.returncode(), 0);
 }
 
 TEST(Popen, CommunicateAfterATimeoutReturnsAllTheOutput) {
@@ -275,8 +313,143 @@ TEST(Popen, LinesOneByOne) {
   sp::Popen w({"cat"}, {.stdin = sp::PIPE, .stdout = sp::PIPE});
   w.write_stdin("to cat\n");
   w.close_stdin();
-  EXPECT_EQ(w.read_stdout(), "to cat\n");
+  EXPECT_EQ(w.read(), "to cat\n");
   EXPECT_EQ(w.wait(), 0);
+}
+
+TEST(Popen, LinesOfBothStreams) {
+  sp::Popen p({"sh", "-c", "printf 'a\\nb\\n'; printf 'e1\\ne2' >&2"},
+              {.stdout = sp::PIPE, .stderr = sp::PIPE});
+  std::vector<std::string> out;
+  for (const std::string& line : p.lines()) out.push_back(line);
+  EXPECT_EQ(out, (std::vector<std::string>{"a\n", "b\n"}));
+  EXPECT_EQ(p.readline(sp::Popen::Stream::kStderr), "e1\n");
+  EXPECT_EQ(p.read(sp::Popen::Stream::kStderr), "e2");
+  EXPECT_EQ(p.read(sp::Popen::Stream::kStderr), "");
+  EXPECT_EQ(p.wait(), 0);
+
+  // Universal newlines: "\r\n" and "\r" end lines too, also when a
+  // "\r\n" is split between two reads.
+  sp::Popen text(
+      {"sh", "-c", "printf 'x\\r'; sleep 0.05; printf '\\ny\\rz\\r'"},
+      {.stdout = sp::PIPE, .text = true});
+  std::vector<std::string> lines;
+  for (const std::string& line : text.lines()) lines.push_back(line);
+  EXPECT_EQ(lines, (std::vector<std::string>{"x\n", "y\n", "z\n"}));
+  EXPECT_EQ(text.wait(), 0);
+
+  sp::Popen not_piped({"true"});
+  EXPECT_THROW(not_piped.readline(), concur::ValueError);
+  EXPECT_THROW(not_piped.read(sp::Popen::Stream::kStderr), concur::ValueError);
+  not_piped.wait();
+}
+
+TEST(Popen, CommunicateKeepsWhatReadlineReadAhead) {
+  sp::Popen p({"printf", "one\\ntwo\\nthree\\n"}, {.stdout = sp::PIPE});
+  EXPECT_EQ(p.readline(), "one\n");
+  EXPECT_EQ(p.communicate().first, "two\nthree\n");
+}
+
+TEST(Popen, Umask) {
+  EXPECT_EQ(sp::check_output({"sh", "-c", "umask"}, {.umask = 027}), "0027\n");
+  EXPECT_EQ(sp::check_output({"sh", "-c", "umask"}, {.umask = 0}), "0000\n");
+  // The parent's own umask is untouched.
+  const mode_t before = ::umask(022);
+  ::umask(before);
+  char dir[] = "/tmp/concur-umask-XXXXXX";
+  ASSERT_NE(::mkdtemp(dir), nullptr);
+  const std::string file = std::string(dir) + "/made";
+  EXPECT_EQ(sp::call({"touch", file}, {.umask = 077}), 0);
+  struct stat st {};
+  ASSERT_EQ(::stat(file.c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0600u);
+  const mode_t after = ::umask(022);
+  ::umask(after);
+  EXPECT_EQ(after, before);
+  ::unlink(file.c_str());
+  ::rmdir(dir);
+  EXPECT_THROW(sp::run({"true"}, {.umask = 01000}), concur::ValueError);
+}
+
+// The mask of a signal set in /proc/PID/status ("SigIgn:\t0000...").
+unsigned long long signal_set(const std::string& status,
+                              const std::string& name) {
+  const std::size_t at = status.find(name + ":\t");
+  if (at == std::string::npos) return ~0ULL;
+  return std::stoull(status.substr(at + name.size() + 2, 16), nullptr, 16);
+}
+
+void count_signal(int) {}
+
+TEST(Popen, ChildStartsWithDefaultSignalsAndNoMask) {
+  // A caught signal, an ignored one, SIGPIPE ignored (Python's), and a
+  // blocked one, in the parent.
+  struct sigaction caught {};
+  caught.sa_handler = count_signal;
+  struct sigaction old_usr1 {
+  }, old_usr2{}, old_pipe{};
+  ::sigaction(SIGUSR1, &caught, &old_usr1);
+  struct sigaction ignored {};
+  ignored.sa_handler = SIG_IGN;
+  ::sigaction(SIGUSR2, &ignored, &old_usr2);
+  ::sigaction(SIGPIPE, &ignored, &old_pipe);
+  sigset_t blocked, saved;
+  sigemptyset(&blocked);
+  sigaddset(&blocked, SIGTERM);
+  ::pthread_sigmask(SIG_BLOCK, &blocked, &saved);
+
+  const std::string status = sp::check_output({"cat", "/proc/self/status"});
+
+  ::pthread_sigmask(SIG_SETMASK, &saved, nullptr);
+  ::sigaction(SIGUSR1, &old_usr1, nullptr);
+  ::sigaction(SIGUSR2, &old_usr2, nullptr);
+  ::sigaction(SIGPIPE, &old_pipe, nullptr);
+
+  const auto bit = [](int sig) { return 1ULL << (sig - 1); };
+  const unsigned long long ign = signal_set(status, "SigIgn");
+  EXPECT_NE(ign & bit(SIGUSR2), 0u) << status;  // ignored stays ignored
+  EXPECT_EQ(ign & bit(SIGPIPE), 0u) << status;  // restored
+  EXPECT_EQ(ign & bit(SIGUSR1), 0u) << status;  // caught: default
+  EXPECT_EQ(signal_set(status, "SigBlk"), 0u) << status;
+  // And the parent's mask came back whole.
+  sigset_t now;
+  ::pthread_sigmask(SIG_SETMASK, nullptr, &now);
+  EXPECT_EQ(sigismember(&now, SIGTERM), sigismember(&saved, SIGTERM));
+}
+
+TEST(Popen, StreamsFromTheParentsStandardOnesInAnyArrangement) {
+  // The parent's 1 and 2 go to two files; the child's stdout is the
+  // parent's 2 and its stderr the parent's 1 (each source is another
+  // target of the same launch).
+  char a[] = "/tmp/concur-streams-a-XXXXXX";
+  char b[] = "/tmp/concur-streams-b-XXXXXX";
+  const int fa = ::mkstemp(a);
+  const int fb = ::mkstemp(b);
+  ASSERT_GE(fa, 0);
+  ASSERT_GE(fb, 0);
+  const int saved1 = ::dup(1);
+  const int saved2 = ::dup(2);
+  ::dup2(fa, 1);
+  ::dup2(fb, 2);
+  const int code = sp::call({"sh", "-c", "echo out; echo err >&2"},
+                            {.stdout = 2, .stderr = 1});
+  ::dup2(saved1, 1);
+  ::dup2(saved2, 2);
+  ::close(saved1);
+  ::close(saved2);
+  EXPECT_EQ(code, 0);
+  const auto contents = [](int fd) {
+    std::string all(256, '\0');
+    const long n = ::pread(fd, all.data(), all.size(), 0);
+    all.resize(n > 0 ? static_cast<std::size_t>(n) : 0);
+    return all;
+  };
+  EXPECT_EQ(contents(fa), "err\n");
+  EXPECT_EQ(contents(fb), "out\n");
+  ::close(fa);
+  ::close(fb);
+  ::unlink(a);
+  ::unlink(b);
 }
 
 TEST(Popen, SessionsAndProcessGroups) {
@@ -326,6 +499,13 @@ TEST(Descriptors, NoneLeakInTheParent) {
   for (int i = 0; i < 20; ++i) {
     sp::run({"cat"}, {.input = "x", .capture_output = true});
     EXPECT_THROW(sp::run({"concur-no-such-program"}), concur::OSError);
+    // Failures in the child, after its pipes and /dev/null were opened.
+    EXPECT_THROW(sp::run({"true"}, {.stdin = sp::DEVNULL,
+                                    .capture_output = true,
+                                    .cwd = "/concur/no/such/dir"}),
+                 concur::FileNotFoundError);
+    EXPECT_THROW(sp::run({"/dev/null"}, {.capture_output = true}),
+                 concur::PermissionError);
     sp::Popen p({"sleep", "30"}, {.stdin = sp::PIPE, .stdout = sp::PIPE});
     p.kill();
     p.wait();
@@ -367,6 +547,46 @@ TEST(Stress, NoThreadsPipeReachesAnotherThreadsChild) {
   }
   for (auto& t : threads) t.join();
   EXPECT_EQ(clean.load(), 4 * rounds);
+}
+
+TEST(Stress, SignalsToTheParentDuringLaunches) {
+  // While children start, the parent takes a stream of caught signals:
+  // each runs in the parent only (never on a child sharing its memory),
+  // and no launch fails or loses its child.
+  static std::atomic<int> handled{0};
+  struct sigaction caught {
+  }, old{};
+  caught.sa_handler = [](int) {
+    handled.fetch_add(1, std::memory_order_relaxed);
+  };
+  caught.sa_flags = SA_RESTART;
+  ::sigaction(SIGUSR1, &caught, &old);
+  constexpr int per_thread = concur_test::kSanitized ? 20 : 100;
+  std::atomic<bool> done{false};
+  std::atomic<int> ok{0};
+  std::vector<concur::threading::Thread> threads;
+  for (int t = 0; t < 3; ++t) {
+    threads.emplace_back([&ok] {
+      for (int i = 0; i < per_thread; ++i) {
+        if (sp::call({"true"}) == 0) ok.fetch_add(1);
+      }
+    });
+    threads.back().start();
+  }
+  concur::threading::Thread sender([&done] {
+    while (!done.load()) {
+      ::kill(::getpid(), SIGUSR1);
+      std::this_thread::sleep_for(50us);
+    }
+  });
+  sender.start();
+  for (auto& t : threads) t.join();
+  done.store(true);
+  sender.join();
+  ::sigaction(SIGUSR1, &old, nullptr);
+  EXPECT_EQ(ok.load(), 3 * per_thread);
+  EXPECT_GT(handled.load(), 0);
+  EXPECT_FALSE(has_zombie());
 }
 
 TEST(Stress, ManyThreadsSpawnAtOnce) {
