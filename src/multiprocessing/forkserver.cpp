@@ -3,7 +3,6 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
-#include <spawn.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
@@ -22,6 +21,7 @@
 #include "concur/errors.hpp"
 #include "concur/threading.hpp"
 #include "sys/process.hpp"
+#include "sys/spawn.hpp"
 
 extern char** environ;
 
@@ -103,6 +103,9 @@ bool read_request(int socket, std::vector<std::byte>& payload,
 }
 
 [[noreturn]] void serve(int socket) {
+  // The launcher gave SIGPIPE back its default: a caller that went away
+  // must end a send with EPIPE, not end the server.
+  sys::ignore_sigpipe();
   sigset_t chld;
   sigset_t old_mask;
   sigemptyset(&chld);
@@ -217,34 +220,25 @@ class Client {
         std::string(kServerVariable) + "=" + std::to_string(theirs.get());
     env.push_back(variable.data());
     env.push_back(nullptr);
-    posix_spawn_file_actions_t actions;
-    posix_spawn_file_actions_init(&actions);
-    // dup2 onto itself clears close-on-exec for the server's end only.
-    posix_spawn_file_actions_adddup2(&actions, theirs.get(), theirs.get());
     // The server's own stdio is /dev/null: each child gets the caller's
     // stdout and stderr of the moment it starts, and a server holding them
     // would keep a pipe behind them open after the caller closed it.
-    posix_spawn_file_actions_addopen(&actions, STDIN_FILENO, "/dev/null",
-                                     O_RDONLY, 0);
-    posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, "/dev/null",
-                                     O_WRONLY, 0);
-    posix_spawn_file_actions_addopen(&actions, STDERR_FILENO, "/dev/null",
-                                     O_WRONLY, 0);
-    // No signal blocked in the server (the calling thread's mask is its
-    // own business); its children start with the same.
-    posix_spawnattr_t attributes;
-    posix_spawnattr_init(&attributes);
-    sigset_t none;
-    sigemptyset(&none);
-    posix_spawnattr_setsigmask(&attributes, &none);
-    posix_spawnattr_setflags(&attributes, POSIX_SPAWN_SETSIGMASK);
+    const sys::FileDescriptor null(::open("/dev/null", O_RDWR | O_CLOEXEC));
+    if (!null) throw_os_error(errno, "/dev/null");
     char* argv[] = {program_invocation_name, nullptr};
-    pid_t pid = 0;
-    const int rc = ::posix_spawn(&pid, "/proc/self/exe", &actions, &attributes,
-                                 argv, env.data());
-    posix_spawnattr_destroy(&attributes);
-    posix_spawn_file_actions_destroy(&actions);
-    if (rc != 0) throw_os_error(rc);
+    const int passed[1] = {theirs.get()};
+    sys::SpawnPlan plan;
+    plan.file = "/proc/self/exe";
+    plan.argv = argv;
+    plan.envp = env.data();
+    plan.streams[0] = plan.streams[1] = plan.streams[2] = null.get();
+    plan.pass_fds = passed;
+    plan.pass_fd_count = 1;
+    // The server starts with no signal blocked (the calling thread's mask
+    // is its own business), and so do its children.
+    const sys::SpawnResult started = sys::spawn(plan);
+    if (started.pid < 0) throw_os_error(started.error);
+    const pid_t pid = started.pid;
     // The server is this process's child. It ends when its connection
     // closes (this process ends, or calls this again after the server
     // died), and is reaped here then.

@@ -2,6 +2,7 @@
 // fresh image of this program, their arguments (encoded values and
 // multiprocessing's shared objects, sent as descriptors), their ends, and
 // pools whose workers cannot inherit a lock another thread holds.
+#include <poll.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <unistd.h>
@@ -460,6 +461,22 @@ TEST(Forkserver, AForkserverChildStartsChildrenBothWays) {
   EXPECT_EQ(out.get(60s), 36);
   p.join();
   EXPECT_EQ(p.exitcode(), 0);
+}
+
+// The server starts with only its connection: a pipe this process left
+// inheritable ends when this process closes its end, server or not.
+TEST(Forkserver, TheServerKeepsNoDescriptorOfTheCaller) {
+  int pipe_fds[2];
+  ASSERT_EQ(::pipe(pipe_fds), 0);  // not close-on-exec, on purpose
+  mp::Process p = forkserver().Process(&exit_with, 0);
+  p.start();
+  p.join();
+  ASSERT_EQ(p.exitcode(), 0);
+  ::close(pipe_fds[1]);
+  pollfd hangup = {pipe_fds[0], POLLIN, 0};
+  ASSERT_EQ(::poll(&hangup, 1, 30000), 1);
+  EXPECT_NE(hangup.revents & POLLHUP, 0);
+  ::close(pipe_fds[0]);
 }
 
 TEST(Forkserver, NoZombiesLeft) {
