@@ -103,6 +103,10 @@ class Error : public BaseException, public std::exception {
 // A call made in a state that does not allow it: starting a thread twice,
 // releasing a lock that is not held, submitting to a shut-down pool.
 CONCUR_DEFINE_ERROR(RuntimeError, Error);
+// Raised by the deadlock detector in raise mode (concur/deadlock.hpp) in
+// the one thread whose wait for a lock would have closed a cycle of
+// threads waiting for each other. Python has no such error.
+CONCUR_DEFINE_ERROR(DeadlockError, RuntimeError);
 // An argument with a valid type but an invalid value: a negative or NaN
 // timeout, a negative semaphore count, a barrier of zero parties.
 CONCUR_DEFINE_ERROR(ValueError, Error);

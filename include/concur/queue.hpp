@@ -42,10 +42,10 @@
 #include <variant>
 #include <vector>
 
+#include "concur/annotations.hpp"
 #include "concur/detail/segmented_queue.hpp"
 #include "concur/detail/sys/deadline.hpp"
 #include "concur/detail/sys/event_count.hpp"
-#include "concur/detail/thread_annotations.hpp"
 #include "concur/errors.hpp"
 #include "concur/threading.hpp"
 
@@ -64,7 +64,6 @@ CONCUR_DEFINE_ERROR(ShutDown, Error);
 
 namespace concur::queue_detail {
 
-using concur::detail::ScopedLock;
 using queue::Empty;
 using queue::Full;
 using queue::ShutDown;

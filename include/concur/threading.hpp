@@ -37,11 +37,13 @@
 #include <type_traits>
 #include <utility>
 #include <vector>
+#include "concur/detail/call_site.hpp"
 
+#include "concur/annotations.hpp"
 #include "concur/detail/blocking_forms.hpp"
+#include "concur/detail/deadlock_hooks.hpp"
 #include "concur/detail/sys/deadline.hpp"
 #include "concur/detail/sys/futex.hpp"
-#include "concur/detail/thread_annotations.hpp"
 #include "concur/errors.hpp"
 
 namespace concur::threading {
@@ -64,6 +66,56 @@ inline std::uint64_t this_thread_key() noexcept {
   if (key == 0) key = next_thread_key();
   return key;
 }
+
+// The lock word of Lock and RLock: mutual exclusion and nothing else (no
+// owner, no detector). Every member may be called from any thread.
+//
+// The state word is the futex word:
+//   kUnlocked  nobody holds the lock;
+//   kLocked    held, and no thread is parked on the futex;
+//   kContended held, and threads may be parked: release must wake one.
+// Any thread moves kUnlocked -> kLocked (fast path) or -> kContended (a
+// waiter that found the lock free after parking keeps the flag, since it
+// cannot know whether others still sleep). Release moves anything -> 0.
+class LockWord {
+ public:
+  bool try_take() noexcept {
+    std::uint32_t expected = kUnlocked;
+    // Acquire: pairs with the release in give(), so the previous holder's
+    // writes are visible inside our critical section.
+    return state_.compare_exchange_strong(expected, kLocked,
+                                          std::memory_order_acquire,
+                                          std::memory_order_relaxed);
+  }
+  // After try_take() failed: spins briefly, then sleeps until the lock is
+  // taken or the deadline passes, telling the detector (through `tracker`)
+  // before it sleeps. Returns whether the lock was taken.
+  // `may_raise`: whether the detector may throw DeadlockError here.
+  bool take_slow(const sys::Deadline& deadline,
+                 deadlock_detail::LockTracker& tracker,
+                 concur::detail::CallSite where, bool may_raise = true);
+  // Throws RuntimeError if the lock was not locked.
+  void give() {
+    // Release: publishes the critical section to the next taker, whose
+    // acquire-CAS or acquire-exchange reads this store.
+    const std::uint32_t previous =
+        state_.exchange(kUnlocked, std::memory_order_release);
+    if (previous != kLocked) give_slow(previous);
+  }
+  bool locked() const noexcept {
+    return state_.load(std::memory_order_relaxed) != kUnlocked;
+  }
+
+ private:
+  static constexpr std::uint32_t kUnlocked = 0;
+  static constexpr std::uint32_t kLocked = 1;
+  static constexpr std::uint32_t kContended = 2;
+
+  void give_slow(std::uint32_t previous);
+
+  std::atomic<std::uint32_t> state_{kUnlocked};
+};
+
 }  // namespace concur::threading_detail
 
 namespace concur::threading {
@@ -77,68 +129,75 @@ namespace concur::threading {
 // RuntimeError. Acquiring a Lock the calling thread already holds blocks
 // forever (or until its timeout), as in Python; use RLock to re-enter.
 //
+// The deadlock detector (concur/deadlock.hpp) watches it; a name given at
+// construction names it in the detector's reports, which otherwise give
+// the place it was constructed.
+//
 // Performance: the uncontended acquire/release pair is one compare-exchange
-// and one exchange, inlined. A contended acquire looks a few times with
-// growing pauses (a few microseconds in all, and not at all once others
-// sleep), then parks on a futex. The lock is not fair: a running thread may
-// take it ahead of a parked one, which is what makes it fast under
-// contention.
+// and one exchange, inlined, and the detector's test of its mode. A
+// contended acquire looks a few times with growing pauses (a few
+// microseconds in all, and not at all once others sleep), then parks on a
+// futex. The lock is not fair: a running thread may take it ahead of a
+// parked one, which is what makes it fast under contention.
 class CONCUR_CAPABILITY("mutex") Lock : public detail::LockForms<Lock> {
  public:
-  Lock() noexcept = default;
+  // NOLINTNEXTLINE(google-explicit-constructor): Lock() is its common form.
+  constexpr Lock(concur::detail::CallSite site =
+                     concur::detail::CallSite::current()) noexcept
+      : tracker_(nullptr, site) {}
+  // `name` must outlive the lock (a string literal, typically).
+  constexpr explicit Lock(const char* name,
+                          concur::detail::CallSite site =
+                              concur::detail::CallSite::current()) noexcept
+      : tracker_(name, site) {}
   Lock(const Lock&) = delete;
   Lock& operator=(const Lock&) = delete;
+  ~Lock() {
+    if (deadlock_detail::active() && word_.locked()) destroyed_held();
+  }
 
   // acquire(), acquire(timeout), and the Lockable / TimedLockable members.
   using LockForms::acquire;
   // acquire(false) returns at once: true if the lock was taken.
-  [[nodiscard]] bool acquire(bool blocking) CONCUR_TRY_ACQUIRE(true) {
-    if (try_fast()) return true;
-    return blocking && acquire_slow(sys::Deadline::never());
+  [[nodiscard]] bool acquire(
+      bool blocking,
+      concur::detail::CallSite where = concur::detail::CallSite::current())
+      CONCUR_TRY_ACQUIRE(true) {
+    if (word_.try_take()) {
+      if (deadlock_detail::active()) tracker_.acquired(where, false);
+      return true;
+    }
+    return blocking && acquire_slow(sys::Deadline::never(), where);
   }
   // Releases the lock; any thread may. Throws RuntimeError if unlocked.
   void release() CONCUR_RELEASE() {
-    // Release: publishes the critical section to the next acquirer, whose
-    // acquire-CAS or acquire-exchange reads this store.
-    std::uint32_t previous =
-        state_.exchange(kUnlocked, std::memory_order_release);
-    if (previous != kLocked) release_slow(previous);
+    if (deadlock_detail::active()) tracker_.releasing();
+    word_.give();
   }
   // Whether some thread holds the lock (a snapshot; it may change at once).
-  bool locked() const noexcept {
-    return state_.load(std::memory_order_relaxed) != kUnlocked;
-  }
+  bool locked() const noexcept { return word_.locked(); }
 
  private:
   friend class detail::LockForms<Lock>;
-  friend class RLock;  // shares the slow path for its timed acquires
 
-  // The state word, the futex word:
-  //   kUnlocked  nobody holds the lock;
-  //   kLocked    held, and no thread is parked on the futex;
-  //   kContended held, and threads may be parked: release must wake one.
-  // Any thread moves kUnlocked -> kLocked (fast path) or -> kContended (a
-  // waiter that found the lock free after parking keeps the flag, since it
-  // cannot know whether others still sleep). Release moves anything -> 0.
-  static constexpr std::uint32_t kUnlocked = 0;
-  static constexpr std::uint32_t kLocked = 1;
-  static constexpr std::uint32_t kContended = 2;
-
-  bool try_fast() noexcept {
-    std::uint32_t expected = kUnlocked;
-    // Acquire: pairs with the release in release(), so the previous
-    // holder's writes are visible inside our critical section.
-    return state_.compare_exchange_strong(expected, kLocked,
-                                          std::memory_order_acquire,
-                                          std::memory_order_relaxed);
+  bool acquire_until(const sys::Deadline& deadline,
+                     concur::detail::CallSite where) CONCUR_TRY_ACQUIRE(true) {
+    if (word_.try_take()) {
+      if (deadlock_detail::active()) tracker_.acquired(where, true);
+      return true;
+    }
+    return acquire_slow(deadline, where);
   }
-  bool acquire_until(const sys::Deadline& deadline) CONCUR_TRY_ACQUIRE(true) {
-    return try_fast() || acquire_slow(deadline);
-  }
-  bool acquire_slow(const sys::Deadline& deadline);
-  void release_slow(std::uint32_t previous);
+  bool acquire_slow(const sys::Deadline& deadline,
+                    concur::detail::CallSite where);
+  // Condition::wait takes the lock back with this: it never raises.
+  void reacquire(concur::detail::CallSite where);
+  void destroyed_held() noexcept;
 
-  std::atomic<std::uint32_t> state_{kUnlocked};
+  friend class Condition;
+
+  threading_detail::LockWord word_;
+  [[no_unique_address]] deadlock_detail::LockTracker tracker_;
 };
 
 // ---------------------------------------------------------------------------
@@ -148,40 +207,54 @@ class CONCUR_CAPABILITY("mutex") Lock : public detail::LockForms<Lock> {
 // must be matched by a release, and the lock is free when the count returns
 // to zero. Only the owner may release it: release from any other thread
 // throws RuntimeError ("cannot release un-acquired lock"), as in Python.
+// The deadlock detector sees its first acquisition and its last release;
+// re-entry orders nothing.
 //
 // Thread safety: every member may be called concurrently from any thread.
 class CONCUR_CAPABILITY("mutex") RLock : public detail::LockableForms<RLock> {
  public:
-  RLock() noexcept = default;
+  // NOLINTNEXTLINE(google-explicit-constructor): RLock() is its common form.
+  constexpr RLock(concur::detail::CallSite site =
+                      concur::detail::CallSite::current()) noexcept
+      : tracker_(nullptr, site) {}
+  constexpr explicit RLock(const char* name,
+                           concur::detail::CallSite site =
+                               concur::detail::CallSite::current()) noexcept
+      : tracker_(name, site) {}
   RLock(const RLock&) = delete;
   RLock& operator=(const RLock&) = delete;
+  ~RLock() {
+    if (deadlock_detail::active() && word_.locked()) destroyed_held();
+  }
 
-  bool acquire() CONCUR_ACQUIRE() {
-    if (reenter()) return true;
-    lock_.acquire();
-    take_ownership(1);
+  bool acquire(concur::detail::CallSite where =
+                   concur::detail::CallSite::current()) CONCUR_ACQUIRE() {
+    static_cast<void>(acquire_until(sys::Deadline::never(), where));
     return true;
   }
-  [[nodiscard]] bool acquire(bool blocking) CONCUR_TRY_ACQUIRE(true) {
+  [[nodiscard]] bool acquire(
+      bool blocking,
+      concur::detail::CallSite where = concur::detail::CallSite::current())
+      CONCUR_TRY_ACQUIRE(true) {
     if (reenter()) return true;
-    if (!lock_.acquire(blocking)) return false;
-    take_ownership(1);
-    return true;
+    if (word_.try_take()) {
+      take_ownership(1, where, false);
+      return true;
+    }
+    return blocking && acquire_slow(sys::Deadline::never(), where);
   }
   template <class Rep, class Period>
-  [[nodiscard]] bool acquire(std::chrono::duration<Rep, Period> timeout)
+  [[nodiscard]] bool acquire(
+      std::chrono::duration<Rep, Period> timeout,
+      concur::detail::CallSite where = concur::detail::CallSite::current())
       CONCUR_TRY_ACQUIRE(true) {
-    auto deadline = sys::Deadline::after(timeout);
-    if (reenter()) return true;
-    if (!lock_.try_lock() && !acquire_until(deadline)) return false;
-    take_ownership(1);
-    return true;
+    return acquire_until(sys::Deadline::after(timeout), where);
   }
   // Throws RuntimeError unless the calling thread owns the lock.
   void release() CONCUR_RELEASE();
 
   // Whether any thread holds the lock.
-  bool locked() const noexcept { return lock_.locked(); }
+  bool locked() const noexcept { return word_.locked(); }
   // Whether the calling thread holds the lock (Python's _is_owned()).
   bool is_owned() const noexcept {
     // Relaxed: only the calling thread ever stores its own key here, so it
@@ -198,18 +271,18 @@ class CONCUR_CAPABILITY("mutex") RLock : public detail::LockableForms<RLock> {
   // TimedLockable (LockableForms gives lock, unlock and try_lock). Not
   // LockForms: RLock's acquire_until is only the slow path of these.
   template <class Rep, class Period>
-  [[nodiscard]] bool try_lock_for(std::chrono::duration<Rep, Period> timeout)
+  [[nodiscard]] bool try_lock_for(
+      std::chrono::duration<Rep, Period> timeout,
+      concur::detail::CallSite where = concur::detail::CallSite::current())
       CONCUR_TRY_ACQUIRE(true) {
-    return acquire(timeout < timeout.zero() ? timeout.zero() : timeout);
+    return acquire(timeout < timeout.zero() ? timeout.zero() : timeout, where);
   }
   template <class Clock, class Duration>
   [[nodiscard]] bool try_lock_until(
-      std::chrono::time_point<Clock, Duration> when) CONCUR_TRY_ACQUIRE(true) {
-    auto deadline = sys::Deadline::at(when);
-    if (reenter()) return true;
-    if (!lock_.try_lock() && !acquire_until(deadline)) return false;
-    take_ownership(1);
-    return true;
+      std::chrono::time_point<Clock, Duration> when,
+      concur::detail::CallSite where = concur::detail::CallSite::current())
+      CONCUR_TRY_ACQUIRE(true) {
+    return acquire_until(sys::Deadline::at(when), where);
   }
 
  private:
@@ -220,21 +293,35 @@ class CONCUR_CAPABILITY("mutex") RLock : public detail::LockableForms<RLock> {
     ++count_;
     return true;
   }
-  void take_ownership(std::size_t count) noexcept {
+  bool acquire_until(const sys::Deadline& deadline,
+                     concur::detail::CallSite where) CONCUR_TRY_ACQUIRE(true) {
+    if (reenter()) return true;
+    if (word_.try_take()) {
+      take_ownership(1, where, true);
+      return true;
+    }
+    return acquire_slow(deadline, where);
+  }
+  void take_ownership(std::size_t count, concur::detail::CallSite where,
+                      bool ordered) {
     owner_.store(threading_detail::this_thread_key(),
                  std::memory_order_relaxed);
     count_ = count;
+    if (deadlock_detail::active()) tracker_.acquired(where, ordered);
   }
-  bool acquire_until(const sys::Deadline& deadline);
+  bool acquire_slow(const sys::Deadline& deadline,
+                    concur::detail::CallSite where);
+  void destroyed_held() noexcept;
   // Condition::wait gives up every level of ownership and takes it back.
   std::size_t release_all() noexcept;
-  void restore(std::size_t count) noexcept;
+  void restore(std::size_t count, concur::detail::CallSite where);
 
-  Lock lock_;
+  threading_detail::LockWord word_;
+  [[no_unique_address]] deadlock_detail::LockTracker tracker_;
   // Key of the owning thread, 0 when free (see is_owned for the ordering).
   std::atomic<std::uint64_t> owner_{0};
   // Recursion depth; read and written only by the owner, and handed from
-  // owner to owner through lock_'s acquire/release.
+  // owner to owner through word_'s acquire/release.
   std::size_t count_ = 0;
 };
 
@@ -269,13 +356,19 @@ class CONCUR_CAPABILITY("mutex") Condition
   Condition& operator=(const Condition&) = delete;
   ~Condition();
 
-  bool acquire() CONCUR_ACQUIRE();
-  [[nodiscard]] bool acquire(bool blocking) CONCUR_TRY_ACQUIRE(true);
+  bool acquire(concur::detail::CallSite where =
+                   concur::detail::CallSite::current()) CONCUR_ACQUIRE();
+  [[nodiscard]] bool acquire(
+      bool blocking,
+      concur::detail::CallSite where = concur::detail::CallSite::current())
+      CONCUR_TRY_ACQUIRE(true);
   template <class Rep, class Period>
-  [[nodiscard]] bool acquire(std::chrono::duration<Rep, Period> timeout)
+  [[nodiscard]] bool acquire(
+      std::chrono::duration<Rep, Period> timeout,
+      concur::detail::CallSite where = concur::detail::CallSite::current())
       CONCUR_TRY_ACQUIRE(true) CONCUR_NO_THREAD_SAFETY_ANALYSIS {
-    return rlock_ != nullptr ? rlock_->acquire(timeout)
-                             : lock_->acquire(timeout);
+    return rlock_ != nullptr ? rlock_->acquire(timeout, where)
+                             : lock_->acquire(timeout, where);
   }
   void release() CONCUR_RELEASE();
 

@@ -7,8 +7,8 @@
 #include <vector>
 
 #include "common/fork.hpp"
+#include "concur/annotations.hpp"
 #include "concur/atexit.hpp"
-#include "concur/detail/thread_annotations.hpp"
 #include "concur/threading.hpp"
 
 namespace concur::detail {

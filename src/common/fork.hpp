@@ -27,6 +27,7 @@ enum class ForkOrder {
   kExitSequence,  // the exit sequence's handler lists
   kForkserver,    // the connection to the forkserver
   kSubprocess,    // the subprocess reaper's orphans
+  kDeadlock,      // the deadlock detector's graphs (taken by every lock)
 };
 
 struct ForkHandlers {

@@ -13,7 +13,6 @@
 
 namespace concur::futures_detail {
 
-namespace cd = concur::detail;
 using futures::CancelledError;
 using futures::InvalidStateError;
 
@@ -180,7 +179,7 @@ void StateBase::complete(std::uint64_t old_word) noexcept {
   // first: they run in the order they were added, as in Python.
   ListenerLink* callbacks = nullptr;
   {
-    cd::ScopedLock guard(listener_lock());
+    concur::ScopedLock guard(listener_lock());
     ListenerLink* list = std::exchange(listeners_, nullptr);
     while (list != nullptr) {
       ListenerLink* link = list;
@@ -237,7 +236,7 @@ bool StateBase::wait_until(const Deadline& deadline) {
 void StateBase::add_done_callback(std::function<void()> callback) {
   auto link = std::make_unique<CallbackLink>(std::move(callback));
   {
-    cd::ScopedLock guard(listener_lock());
+    concur::ScopedLock guard(listener_lock());
     // The flag and the done check are one atomic step: either the completer
     // will see the flag (and run the list, after we unlock), or we see it
     // done and run the callback ourselves. Never both, never neither.
@@ -252,7 +251,7 @@ void StateBase::add_done_callback(std::function<void()> callback) {
 }
 
 bool StateBase::add_waiter(ListenerLink& link) {
-  cd::ScopedLock guard(listener_lock());
+  concur::ScopedLock guard(listener_lock());
   std::uint64_t old = word_.fetch_or(kListeners, std::memory_order_acq_rel);
   if (is_done(old)) return false;
   link.next = listeners_;
@@ -261,7 +260,7 @@ bool StateBase::add_waiter(ListenerLink& link) {
 }
 
 void StateBase::remove_waiter(ListenerLink& link) {
-  cd::ScopedLock guard(listener_lock());
+  concur::ScopedLock guard(listener_lock());
   for (ListenerLink** at = &listeners_; *at != nullptr; at = &(*at)->next) {
     if (*at == &link) {
       *at = link.next;

@@ -32,10 +32,10 @@
 
 #include "common/exception_type.hpp"
 #include "common/fork.hpp"
+#include "concur/annotations.hpp"
 #include "concur/detail/assert.hpp"
 #include "concur/detail/shared_ring.hpp"
 #include "concur/detail/sys/shared_memory.hpp"
-#include "concur/detail/thread_annotations.hpp"
 #include "concur/futures.hpp"
 #include "concur/multiprocessing.hpp"
 #include "concur/sys.hpp"
@@ -47,7 +47,6 @@ namespace concur::futures_detail {
 namespace {
 
 namespace mp = concur::multiprocessing;
-using concur::detail::ScopedLock;
 using multiprocessing_detail::SharedRing;
 using sys::Deadline;
 

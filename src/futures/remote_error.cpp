@@ -31,6 +31,7 @@ struct Known {
 constexpr Known kKnown[] = {
     {"Error", &make<Error>},
     {"RuntimeError", &make<RuntimeError>},
+    {"DeadlockError", &make<DeadlockError>},
     {"ValueError", &make<ValueError>},
     {"TypeError", &make<TypeError>},
     {"EOFError", &make<EOFError>},

@@ -40,7 +40,7 @@ thread_local void* tls_worker = nullptr;
 class LivePools {
  public:
   void add(Scheduler* s) {
-    cd::ScopedLock guard(mu_);
+    concur::ScopedLock guard(mu_);
     if (!registered_) {
       registered_ = true;
       cd::at_exit(cd::ExitStage::kExecutors, [this] { drain(); });
@@ -50,7 +50,7 @@ class LivePools {
   // Called by a dying pool: waits while the exit drain is shutting it
   // down, so the drain never touches a pool that is gone.
   void remove(Scheduler* s) {
-    cd::ScopedLock guard(mu_);
+    concur::ScopedLock guard(mu_);
     while (draining_ == s) drained_.wait();
     pools_.erase(s);
   }
@@ -77,7 +77,7 @@ class LivePools {
     for (;;) {
       Scheduler* next = nullptr;
       {
-        cd::ScopedLock guard(mu_);
+        concur::ScopedLock guard(mu_);
         for (Scheduler* s : pools_) {
           if (!done.contains(s)) next = s;
         }
@@ -86,7 +86,7 @@ class LivePools {
       }
       next->shutdown(true, false);
       done.insert(next);
-      cd::ScopedLock guard(mu_);
+      concur::ScopedLock guard(mu_);
       draining_ = nullptr;
       drained_.notify_all();
     }
@@ -167,7 +167,7 @@ void Scheduler::unlock_after_fork(bool in_child)
 void Scheduler::spawn_worker() {
   std::string failure;
   {
-    cd::ScopedLock guard(state_mu_);
+    concur::ScopedLock guard(state_mu_);
     const std::size_t n = spawned_.load(std::memory_order_relaxed);
     if (n >= max_workers_ || shutdown_.load(std::memory_order_relaxed)) return;
     // With a worker running, a thread that fails to start only costs
@@ -230,7 +230,7 @@ void Scheduler::submit(StateBase* task) {
       futures::WorkItem::adopt(task);
       if (claimed_idle) grant_idle_token();
       if (broken_.load(std::memory_order_relaxed)) {
-        cd::ScopedLock guard(state_mu_);
+        concur::ScopedLock guard(state_mu_);
         throw BrokenThreadPool(broken_reason_);
       }
       throw RuntimeError("cannot schedule new futures after shutdown");
@@ -483,7 +483,7 @@ bool Scheduler::help_until(const Ready& ready, StateBase* watch,
 
 void Scheduler::break_pool(const std::string& reason) {
   {
-    cd::ScopedLock guard(state_mu_);
+    concur::ScopedLock guard(state_mu_);
     if (broken_.load(std::memory_order_relaxed)) return;
     broken_reason_ = reason;
     broken_.store(true, std::memory_order_seq_cst);
@@ -513,7 +513,7 @@ void Scheduler::shutdown(bool wait, bool cancel_futures) {
     std::string failure;
     bool stranded = false;
     {
-      cd::ScopedLock guard(state_mu_);
+      concur::ScopedLock guard(state_mu_);
       const std::size_t n = spawned_.load(std::memory_order_relaxed);
       stranded = started_workers_ == 0 && inbox_.maybe_nonempty() &&
                  !broken_.load(std::memory_order_relaxed) &&
@@ -527,7 +527,7 @@ void Scheduler::shutdown(bool wait, bool cancel_futures) {
   {
     // After this, no worker can start: spawn_worker checks the flag under
     // the same lock.
-    cd::ScopedLock guard(state_mu_);
+    concur::ScopedLock guard(state_mu_);
     n = spawned_.load(std::memory_order_relaxed);
   }
   for (std::size_t i = 0; i < n; ++i) {

@@ -22,9 +22,9 @@
 #include <cstddef>
 #include <vector>
 
+#include "concur/annotations.hpp"
 #include "concur/detail/assert.hpp"
 #include "concur/detail/future_state.hpp"
-#include "concur/detail/thread_annotations.hpp"
 #include "concur/threading.hpp"
 
 namespace concur::futures_detail {
@@ -71,7 +71,7 @@ class TaskInbox {
   // is in progress.
   std::vector<StateBase*> drain() {
     std::vector<StateBase*> tasks;
-    concur::detail::ScopedLock guard(consumer_);
+    concur::ScopedLock guard(consumer_);
     while (StateBase* task = pop_locked()) tasks.push_back(task);
     return tasks;
   }

@@ -24,7 +24,7 @@ class FirstWaiter final : public CompletionWaiter {
   void on_done(StateBase& state, std::size_t) override {
     bool enough = false;
     {
-      concur::detail::ScopedLock guard(mu_);
+      concur::ScopedLock guard(mu_);
       --pending_;
       // Called with the state done: reading its error is safe.
       enough = when_ == ReturnWhen::FIRST_COMPLETED || pending_ == 0 ||

@@ -101,7 +101,7 @@ void Connection::send_bytes(std::span<const std::byte> data) {
   check(false);
   std::byte header[kHeader];
   encode_length(data.size(), header);
-  cd::ScopedLock guard(locks_->send);
+  concur::ScopedLock guard(locks_->send);
   sys::write_all(fd_, header, data);
 }
 
@@ -147,7 +147,7 @@ void Connection::receive_with(void (*consume)(void*,
                                               std::span<const std::byte>),
                               void* context) {
   check(true);
-  cd::ScopedLock guard(locks_->recv);
+  concur::ScopedLock guard(locks_->recv);
   const std::uint64_t length = read_header(kUnlimited);
   read_payload(length, locks_->buffer);
   consume(context,
@@ -156,7 +156,7 @@ void Connection::receive_with(void (*consume)(void*,
 
 std::vector<std::byte> Connection::recv_bytes(std::size_t maxlength) {
   check(true);
-  cd::ScopedLock guard(locks_->recv);
+  concur::ScopedLock guard(locks_->recv);
   std::vector<std::byte> out;
   const std::uint64_t length = read_header(maxlength);
   read_payload(length, out);
@@ -166,7 +166,7 @@ std::vector<std::byte> Connection::recv_bytes(std::size_t maxlength) {
 
 std::size_t Connection::recv_bytes_into(std::span<std::byte> buffer) {
   check(true);
-  cd::ScopedLock guard(locks_->recv);
+  concur::ScopedLock guard(locks_->recv);
   const std::uint64_t length = read_header(kUnlimited);
   if (length <= buffer.size()) {
     const auto n = static_cast<std::size_t>(length);

@@ -17,7 +17,7 @@
 #include <vector>
 
 #include "common/fork.hpp"
-#include "concur/detail/thread_annotations.hpp"
+#include "concur/annotations.hpp"
 #include "concur/errors.hpp"
 #include "concur/threading.hpp"
 #include "sys/process.hpp"
@@ -177,7 +177,7 @@ class Client {
  public:
   ServerChild spawn(std::span<const std::byte> request,
                     std::span<const int> fds) {
-    cd::ScopedLock guard(mu_);
+    concur::ScopedLock guard(mu_);
     for (int attempt = 0;; ++attempt) {
       if (!socket_) start_locked();
       try {

@@ -80,15 +80,15 @@ namespace {
 class Children {
  public:
   void add(std::shared_ptr<ProcessState> s) {
-    cd::ScopedLock guard(mu_);
+    concur::ScopedLock guard(mu_);
     all_.push_back(std::move(s));
   }
   void remove(const ProcessState* s) {
-    cd::ScopedLock guard(mu_);
+    concur::ScopedLock guard(mu_);
     std::erase_if(all_, [s](const auto& c) { return c.get() == s; });
   }
   std::vector<std::shared_ptr<ProcessState>> snapshot() {
-    cd::ScopedLock guard(mu_);
+    concur::ScopedLock guard(mu_);
     return all_;
   }
   // Around fork() (common/fork.hpp). The child has no children.
@@ -131,7 +131,7 @@ std::shared_ptr<ProcessState> current() {
             ProcessState::Kind::kCurrent, "MainProcess", false));
     ProcessState& main = **main_process;
     main.creator = ::getppid();
-    cd::ScopedLock guard(main.mu);
+    concur::ScopedLock guard(main.mu);
     main.started = true;
     main.pid = ::getpid();
     // A forkserver child is itself before it first asks.
@@ -155,11 +155,11 @@ std::shared_ptr<ProcessState> parent_state CONCUR_GUARDED_BY(parent_mu);
 
 std::shared_ptr<ProcessState> parent() {
   if (parent_pid == 0) return nullptr;
-  cd::ScopedLock guard(parent_mu);
+  concur::ScopedLock guard(parent_mu);
   if (!parent_state) {
     auto s = std::make_shared<ProcessState>(ProcessState::Kind::kParent,
                                             *parent_name, false);
-    cd::ScopedLock state_guard(s->mu);
+    concur::ScopedLock state_guard(s->mu);
     s->started = true;
     s->pid = parent_pid;
     s->creator = 0;
@@ -230,7 +230,7 @@ void flush_stdio() {
   parent_name = &my_parent_name;
   Process* runner = nullptr;
   {
-    cd::ScopedLock guard(self->mu);
+    concur::ScopedLock guard(self->mu);
     self->pid = ::getpid();
     runner = self->runner;
   }
@@ -250,7 +250,7 @@ void flush_stdio() {
   } catch (...) {
     std::string name;
     {
-      cd::ScopedLock guard(self->mu);
+      concur::ScopedLock guard(self->mu);
       name = self->name;
     }
     std::string text =
@@ -296,7 +296,7 @@ void ProcessState::start_from_server(const std::string& parent_name) {
   codec::Buffer request;
   codec::Writer w(request);
   {
-    cd::ScopedLock guard(mu);
+    concur::ScopedLock guard(mu);
     codec::encode(w, name);
     codec::encode(w, daemon);
   }
@@ -322,7 +322,7 @@ void ProcessState::start_from_server(const std::string& parent_name) {
   }
   flush_stdio();
   ServerChild child = spawn_from_server(request.bytes(), out.fds());
-  cd::ScopedLock guard(mu);
+  concur::ScopedLock guard(mu);
   pid = child.pid;
   from_server = true;
   pidfd = std::move(child.pidfd);
@@ -368,7 +368,7 @@ void run_server_child(std::span<const std::byte> request,
     self->identity = std::move(identity);
     self->creator = parent;
     {
-      cd::ScopedLock guard(self->mu);
+      concur::ScopedLock guard(self->mu);
       self->started = true;
     }
     const auto rest = request.subspan(request.size() - r.remaining());
@@ -401,7 +401,7 @@ Process::Process(
   ProcessState& me = *multiprocessing_detail::current();
   bool daemon = false;
   {
-    cd::ScopedLock guard(me.mu);
+    concur::ScopedLock guard(me.mu);
     daemon = options.daemon.value_or(me.daemon);
   }
   const unsigned n = multiprocessing_detail::name_counter.fetch_add(
@@ -416,7 +416,7 @@ Process::Process(
   state_->identity = std::move(identity);
   state_->context = options.context;
   state_->target = std::move(target);
-  cd::ScopedLock guard(state_->mu);
+  concur::ScopedLock guard(state_->mu);
   state_->runner = this;
 }
 
@@ -436,7 +436,7 @@ Process::~Process() { let_go(); }
 
 void Process::let_go() noexcept {
   if (!state_) return;
-  cd::ScopedLock guard(state_->mu);
+  concur::ScopedLock guard(state_->mu);
   if (state_->runner == this) state_->runner = nullptr;
 }
 
@@ -447,7 +447,7 @@ void Process::run() {
 void Process::start() {
   ProcessState& s = *state_;
   {
-    cd::ScopedLock guard(s.mu);
+    concur::ScopedLock guard(s.mu);
     s.check_open();
     if (s.started) throw RuntimeError("cannot start a process twice");
     if (s.creator != ::getpid()) {
@@ -463,9 +463,9 @@ void Process::start() {
   std::string my_name;
   {
     ProcessState& me = *multiprocessing_detail::current();
-    cd::ScopedLock guard(me.mu);
+    concur::ScopedLock guard(me.mu);
     if (me.daemon) {
-      cd::ScopedLock undo(s.mu);
+      concur::ScopedLock undo(s.mu);
       s.started = false;
       throw RuntimeError("daemonic processes are not allowed to have children");
     }
@@ -484,7 +484,7 @@ void Process::start() {
     try {
       s.start_from_server(my_name);
     } catch (...) {
-      cd::ScopedLock guard(s.mu);
+      concur::ScopedLock guard(s.mu);
       s.started = false;
       throw;
     }
@@ -508,13 +508,13 @@ void Process::start() {
   if (pid < 0) {
     const int err = errno;
     {
-      cd::ScopedLock guard(s.mu);
+      concur::ScopedLock guard(s.mu);
       s.started = false;
     }
     throw_os_error(err);
   }
   {
-    cd::ScopedLock guard(s.mu);
+    concur::ScopedLock guard(s.mu);
     s.pid = pid;
     s.sentinel =
         fallback.read ? std::move(fallback.read) : sys::pidfd_open(pid);
@@ -525,7 +525,7 @@ void Process::start() {
 bool Process::join_until(const sys::Deadline& deadline) {
   int sentinel = -1;
   {
-    cd::ScopedLock guard(state_->mu);
+    concur::ScopedLock guard(state_->mu);
     state_->check_open();
     if (state_->kind == ProcessState::Kind::kParent) {
       // Python's _ParentProcess.join: wait for its sentinel.
@@ -543,13 +543,13 @@ bool Process::join_until(const sys::Deadline& deadline) {
   }
   if (!sys::wait_readable(sentinel, deadline)) return false;
   if (state_->kind == ProcessState::Kind::kParent) return true;
-  cd::ScopedLock guard(state_->mu);
+  concur::ScopedLock guard(state_->mu);
   return state_->poll(true);
 }
 
 bool Process::is_alive() {
   if (state_ == multiprocessing_detail::current()) return true;
-  cd::ScopedLock guard(state_->mu);
+  concur::ScopedLock guard(state_->mu);
   state_->check_open();
   if (state_->kind == ProcessState::Kind::kParent) {
     return !sys::wait_readable(state_->sentinel.get(),
@@ -563,7 +563,7 @@ bool Process::is_alive() {
 }
 
 void Process::signal(int signum) {
-  cd::ScopedLock guard(state_->mu);
+  concur::ScopedLock guard(state_->mu);
   state_->check_open();
   if (state_->creator != ::getpid() || state_->pid == 0) {
     throw RuntimeError("can only signal a started child process");
@@ -589,7 +589,7 @@ void Process::terminate() { signal(SIGTERM); }
 void Process::kill() { signal(SIGKILL); }
 
 void Process::close() {
-  cd::ScopedLock guard(state_->mu);
+  concur::ScopedLock guard(state_->mu);
   if (state_->closed) return;
   if (state_->kind == ProcessState::Kind::kChild && state_->pid != 0 &&
       !state_->poll(false)) {
@@ -602,43 +602,43 @@ void Process::close() {
 }
 
 std::optional<int> Process::exitcode() {
-  cd::ScopedLock guard(state_->mu);
+  concur::ScopedLock guard(state_->mu);
   state_->check_open();
   state_->poll(false);
   return state_->exitcode;
 }
 
 std::optional<pid_t> Process::pid() const {
-  cd::ScopedLock guard(state_->mu);
+  concur::ScopedLock guard(state_->mu);
   state_->check_open();
   if (state_->pid == 0) return std::nullopt;
   return state_->pid;
 }
 
 int Process::sentinel() const {
-  cd::ScopedLock guard(state_->mu);
+  concur::ScopedLock guard(state_->mu);
   state_->check_open();
   if (!state_->sentinel) throw ValueError("process not started");
   return state_->sentinel.get();
 }
 
 std::string Process::name() const {
-  cd::ScopedLock guard(state_->mu);
+  concur::ScopedLock guard(state_->mu);
   return state_->name;
 }
 
 void Process::set_name(std::string name) {
-  cd::ScopedLock guard(state_->mu);
+  concur::ScopedLock guard(state_->mu);
   state_->name = std::move(name);
 }
 
 bool Process::daemon() const {
-  cd::ScopedLock guard(state_->mu);
+  concur::ScopedLock guard(state_->mu);
   return state_->daemon;
 }
 
 void Process::set_daemon(bool daemon) {
-  cd::ScopedLock guard(state_->mu);
+  concur::ScopedLock guard(state_->mu);
   if (state_->started) throw RuntimeError("process has already started");
   state_->daemon = daemon;
 }
@@ -656,7 +656,7 @@ std::vector<Process> active_children() {
   for (auto& s : multiprocessing_detail::children().snapshot()) {
     bool ended = false;
     {
-      cd::ScopedLock guard(s->mu);
+      concur::ScopedLock guard(s->mu);
       ended = s->poll(false);
     }
     // Outside the lock: a handle's destructor takes it.

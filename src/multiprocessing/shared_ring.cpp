@@ -8,10 +8,10 @@
 #include <new>
 #include <vector>
 
+#include "concur/annotations.hpp"
 #include "concur/detail/sys/futex.hpp"
 #include "concur/detail/sys/robust_mutex.hpp"
 #include "concur/detail/sys/spin.hpp"
-#include "concur/detail/thread_annotations.hpp"
 #include "concur/errors.hpp"
 
 namespace concur::multiprocessing_detail {

@@ -18,8 +18,8 @@
 #include <vector>
 
 #include "common/fork.hpp"
+#include "concur/annotations.hpp"
 #include "concur/detail/sys/deadline.hpp"
-#include "concur/detail/thread_annotations.hpp"
 #include "concur/subprocess.hpp"
 #include "concur/threading.hpp"
 #include "subprocess/text.hpp"
@@ -68,7 +68,7 @@ struct PopenState {
 };
 
 std::optional<int> PopenState::reap(bool block) {
-  cd::ScopedLock guard(mu);
+  concur::ScopedLock guard(mu);
   if (returncode) return returncode;
   try {
     returncode = sys::reap(pid, block);
@@ -91,12 +91,12 @@ class Reaper {
     if (!pidfd) {
       // No pidfd to wait on: a blocking reap would need a thread per
       // child; reap what has ended at each adoption instead.
-      cd::ScopedLock guard(mu_);
+      concur::ScopedLock guard(mu_);
       orphans_.push_back({pid, FileDescriptor()});
       reap_ended_locked();
       return;
     }
-    cd::ScopedLock guard(mu_);
+    concur::ScopedLock guard(mu_);
     orphans_.push_back({pid, std::move(pidfd)});
     if (!thread_) {
       wake_ = sys::make_pipe(O_NONBLOCK);
@@ -147,7 +147,7 @@ class Reaper {
     std::vector<int> fds;
     for (;;) {
       {
-        cd::ScopedLock guard(mu_);
+        concur::ScopedLock guard(mu_);
         fds.assign(1, wake_.read.get());
         for (const Orphan& o : orphans_) {
           if (o.pidfd) fds.push_back(o.pidfd.get());
@@ -157,7 +157,7 @@ class Reaper {
       char drain[64];
       while (::read(fds[0], drain, sizeof drain) > 0) {
       }
-      cd::ScopedLock guard(mu_);
+      concur::ScopedLock guard(mu_);
       reap_ended_locked();
     }
   }
@@ -560,7 +560,7 @@ void Popen::send_signal(int signum) {
   sd::PopenState& s = *state_;
   // Under the lock that reaping takes: not reaped yet, so the pid (and
   // the pidfd) still name this child, even if it has ended.
-  concur::detail::ScopedLock guard(s.mu);
+  concur::ScopedLock guard(s.mu);
   if (s.returncode) return;
   if (s.pidfd) {
     try {
@@ -578,7 +578,7 @@ void Popen::kill() { send_signal(SIGKILL); }
 pid_t Popen::pid() const noexcept { return state_->pid; }
 
 std::optional<int> Popen::returncode() const {
-  concur::detail::ScopedLock guard(state_->mu);
+  concur::ScopedLock guard(state_->mu);
   return state_->returncode;
 }
 

@@ -31,7 +31,7 @@ std::size_t Barrier::wait() {
 }
 
 std::size_t Barrier::wait_until(const sys::Deadline& deadline) {
-  concur::detail::ScopedLock guard(lock_);
+  concur::ScopedLock guard(lock_);
   enter();
   std::size_t index = count_++;
   struct Leave {  // runs on both the normal and the exceptional path
@@ -96,7 +96,7 @@ void Barrier::break_barrier() {
 }
 
 void Barrier::reset() {
-  concur::detail::ScopedLock guard(lock_);
+  concur::ScopedLock guard(lock_);
   if (count_ > 0) {
     if (state_ == State::kFilling || state_ == State::kBroken) {
       state_ = State::kResetting;
@@ -109,17 +109,17 @@ void Barrier::reset() {
 }
 
 void Barrier::abort() {
-  concur::detail::ScopedLock guard(lock_);
+  concur::ScopedLock guard(lock_);
   break_barrier();
 }
 
 std::size_t Barrier::n_waiting() {
-  concur::detail::ScopedLock guard(lock_);
+  concur::ScopedLock guard(lock_);
   return state_ == State::kFilling ? count_ : 0;
 }
 
 bool Barrier::broken() {
-  concur::detail::ScopedLock guard(lock_);
+  concur::ScopedLock guard(lock_);
   return state_ == State::kBroken;
 }
 

@@ -66,12 +66,14 @@ Condition::~Condition() = default;
 
 // The Condition's capability is its lock's; the analysis cannot equate the
 // two, so these forwarding functions and wait are checked by the tests.
-bool Condition::acquire() CONCUR_NO_THREAD_SAFETY_ANALYSIS {
-  return rlock_ != nullptr ? rlock_->acquire() : lock_->acquire();
+bool Condition::acquire(concur::detail::CallSite where)
+    CONCUR_NO_THREAD_SAFETY_ANALYSIS {
+  return rlock_ != nullptr ? rlock_->acquire(where) : lock_->acquire(where);
 }
-bool Condition::acquire(bool blocking) CONCUR_NO_THREAD_SAFETY_ANALYSIS {
-  return rlock_ != nullptr ? rlock_->acquire(blocking)
-                           : lock_->acquire(blocking);
+bool Condition::acquire(bool blocking, concur::detail::CallSite where)
+    CONCUR_NO_THREAD_SAFETY_ANALYSIS {
+  return rlock_ != nullptr ? rlock_->acquire(blocking, where)
+                           : lock_->acquire(blocking, where);
 }
 void Condition::release() CONCUR_NO_THREAD_SAFETY_ANALYSIS {
   if (rlock_ != nullptr) {
@@ -108,10 +110,13 @@ bool Condition::wait_until(const sys::Deadline& deadline)
     lock_->release();
   }
   bool notified = self.park(deadline);
+  // The wait returns holding the lock, so taking it back must not throw
+  // (the detector reports a cycle here instead of raising it).
+  const concur::detail::CallSite where = concur::detail::CallSite::current();
   if (rlock_ != nullptr) {
-    rlock_->restore(depth);
+    rlock_->restore(depth, where);
   } else {
-    lock_->acquire();
+    lock_->reacquire(where);
   }
   // With the lock held again, the node's state is final: either a notifier
   // took it off the list (and the notification is ours, even if our timeout

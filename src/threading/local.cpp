@@ -40,7 +40,7 @@ struct ThreadSlots {
       if (!control) continue;  // the local is gone, and its values with it
       std::shared_ptr<void> value;
       {
-        concur::detail::ScopedLock guard(control->mu);
+        concur::ScopedLock guard(control->mu);
         auto it = control->values.find(key);
         if (it != control->values.end()) {
           value = std::move(it->second);
@@ -65,7 +65,7 @@ void* local_insert(const std::shared_ptr<LocalControl>& control,
                    std::shared_ptr<void> value) {
   void* raw = value.get();
   {
-    concur::detail::ScopedLock guard(control->mu);
+    concur::ScopedLock guard(control->mu);
     control->values[this_thread_key()] = std::move(value);
   }
   tls_slots.slots[control->id] = {raw, control};

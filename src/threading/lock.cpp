@@ -1,6 +1,7 @@
 #include <atomic>
 #include <cstdint>
 
+#include "concur/deadlock.hpp"
 #include "concur/detail/sys/futex.hpp"
 #include "concur/detail/sys/spin.hpp"
 #include "concur/threading.hpp"
@@ -12,64 +13,121 @@ std::uint64_t concur::threading_detail::next_thread_key() noexcept {
   return counter.fetch_add(1, std::memory_order_relaxed) + 1;
 }
 
-namespace concur::threading {
+namespace concur::threading_detail {
 
-bool Lock::acquire_slow(const sys::Deadline& deadline) {
+bool LockWord::take_slow(const sys::Deadline& deadline,
+                         deadlock_detail::LockTracker& tracker,
+                         concur::detail::CallSite where, bool may_raise) {
   // Spin briefly first: on a multi-core machine a short critical section
   // is often over within a microsecond, and a sleep costs several. Not once
   // others sleep: the lock is busier than a spin can wait out, and a
   // spinner would only overtake them.
-  bool acquired = false;
+  bool taken = false;
   sys::spin_backoff_until([&] {
     std::uint32_t s = state_.load(std::memory_order_relaxed);
-    // Acquire: as in try_fast().
-    acquired = s == kUnlocked && state_.compare_exchange_weak(
-                                     s, kLocked, std::memory_order_acquire,
-                                     std::memory_order_relaxed);
-    return acquired || s == kContended;
+    // Acquire: as in try_take().
+    taken = s == kUnlocked &&
+            state_.compare_exchange_weak(s, kLocked, std::memory_order_acquire,
+                                         std::memory_order_relaxed);
+    return taken || s == kContended;
   });
-  if (acquired) return true;
-  // Mark the lock contended before sleeping so that release() wakes us. The
+  if (taken) return true;
+  const bool watched = deadlock_detail::active();
+  if (watched) tracker.before_park(where, may_raise);
+  // Mark the lock contended before sleeping so that give() wakes us. The
   // exchange also takes the lock if it was free (then we keep kContended:
-  // other sleepers may exist). Acquire: as in try_fast().
+  // other sleepers may exist). Acquire: as in try_take().
+  taken = true;
   while (state_.exchange(kContended, std::memory_order_acquire) != kUnlocked) {
     if (!sys::futex_wait(state_, kContended, deadline)) {
-      return false;
+      taken = false;
+      break;
     }
   }
-  return true;
+  if (watched) tracker.after_park();
+  return taken;
 }
 
-void Lock::release_slow(std::uint32_t previous) {
-  if (previous == kUnlocked) throw RuntimeError("release unlocked lock");
+void LockWord::give_slow(std::uint32_t previous) {
+  if (previous == kUnlocked) {
+    // The exchange left the word as it was: nothing to undo.
+    deadlock_detail::report_misuse(deadlock::Finding::kReleaseUnheld,
+                                   "release unlocked lock",
+                                   concur::detail::CallSite::current());
+    throw RuntimeError("release unlocked lock");
+  }
   sys::futex_wake(state_, 1);
 }
 
+}  // namespace concur::threading_detail
+
+namespace concur::threading {
+
+bool Lock::acquire_slow(const sys::Deadline& deadline,
+                        concur::detail::CallSite where) {
+  if (!word_.take_slow(deadline, tracker_, where)) return false;
+  if (deadlock_detail::active()) tracker_.acquired(where, true);
+  return true;
+}
+
+void Lock::reacquire(concur::detail::CallSite where) {
+  if (!word_.try_take()) {
+    static_cast<void>(
+        word_.take_slow(sys::Deadline::never(), tracker_, where, false));
+  }
+  if (deadlock_detail::active()) tracker_.acquired(where, true);
+}
+
+void Lock::destroyed_held() noexcept {
+  deadlock_detail::report_misuse(deadlock::Finding::kDestroyHeld,
+                                 "a Lock destroyed while held",
+                                 tracker_.site());
+}
+
 void RLock::release() {
-  if (!is_owned()) throw RuntimeError("cannot release un-acquired lock");
+  if (!is_owned()) {
+    deadlock_detail::report_misuse(deadlock::Finding::kReleaseUnheld,
+                                   "cannot release un-acquired lock",
+                                   tracker_.site());
+    throw RuntimeError("cannot release un-acquired lock");
+  }
   if (--count_ == 0) {
+    if (deadlock_detail::active()) tracker_.releasing();
     owner_.store(0, std::memory_order_relaxed);
-    lock_.release();
+    word_.give();
   }
 }
 
-bool RLock::acquire_until(const sys::Deadline& deadline) {
-  return lock_.acquire_slow(deadline);
+bool RLock::acquire_slow(const sys::Deadline& deadline,
+                         concur::detail::CallSite where) {
+  if (!word_.take_slow(deadline, tracker_, where)) return false;
+  take_ownership(1, where, true);
+  return true;
 }
 
-// RLock's capability is lock_ plus the owner; the analysis sees only lock_.
+void RLock::destroyed_held() noexcept {
+  deadlock_detail::report_misuse(deadlock::Finding::kDestroyHeld,
+                                 "an RLock destroyed while held",
+                                 tracker_.site());
+}
+
+// RLock's capability is word_ plus the owner; the analysis sees neither.
 std::size_t RLock::release_all() noexcept CONCUR_NO_THREAD_SAFETY_ANALYSIS {
   std::size_t count = count_;
   count_ = 0;
+  if (deadlock_detail::active()) tracker_.releasing();
   owner_.store(0, std::memory_order_relaxed);
-  lock_.release();
+  word_.give();
   return count;
 }
 
-void RLock::restore(std::size_t count) noexcept
+void RLock::restore(std::size_t count, concur::detail::CallSite where)
     CONCUR_NO_THREAD_SAFETY_ANALYSIS {
-  lock_.acquire();
-  take_ownership(count);
+  if (!word_.try_take()) {
+    static_cast<void>(
+        word_.take_slow(sys::Deadline::never(), tracker_, where, false));
+  }
+  take_ownership(count, where, true);
 }
 
 }  // namespace concur::threading

@@ -17,6 +17,7 @@
 #include "common/fork.hpp"
 #include "concur/detail/sys/futex.hpp"
 #include "concur/threading.hpp"
+#include "threading/thread_name.hpp"
 
 namespace concur::threading_detail {
 
@@ -84,7 +85,7 @@ namespace {
 class Registry {
  public:
   void add(ThreadState* state) {
-    concur::detail::ScopedLock guard(mu_);
+    concur::ScopedLock guard(mu_);
     state->prev = nullptr;
     state->next = head_;
     if (head_ != nullptr) head_->prev = state;
@@ -92,14 +93,14 @@ class Registry {
     ++size_;
   }
   void remove(ThreadState* state) {
-    concur::detail::ScopedLock guard(mu_);
+    concur::ScopedLock guard(mu_);
     (state->prev != nullptr ? state->prev->next : head_) = state->next;
     if (state->next != nullptr) state->next->prev = state->prev;
     state->prev = state->next = nullptr;
     --size_;
   }
   std::vector<std::shared_ptr<ThreadState>> snapshot() {
-    concur::detail::ScopedLock guard(mu_);
+    concur::ScopedLock guard(mu_);
     std::vector<std::shared_ptr<ThreadState>> all;
     all.reserve(size_);
     for (ThreadState* s = head_; s != nullptr; s = s->next) {
@@ -108,7 +109,7 @@ class Registry {
     return all;
   }
   std::size_t size() {
-    concur::detail::ScopedLock guard(mu_);
+    concur::ScopedLock guard(mu_);
     return size_;
   }
 
@@ -175,6 +176,11 @@ std::string new_name(const char* prefix) {
 
 long kernel_tid() noexcept { return static_cast<long>(syscall(SYS_gettid)); }
 
+// main_state() once it is made. The deadlock detector asks for the main
+// thread's name from inside locks that main_state() itself takes while it
+// is being made, so it must not call main_state().
+std::atomic<ThreadState*> main_state_made_whole{nullptr};
+
 // The main thread's state. Made at static initialisation (which runs on the
 // main thread), so that main_thread() from any thread later names the right
 // one; never destroyed, since exit handlers may still ask for it.
@@ -188,6 +194,8 @@ std::shared_ptr<ThreadState>& main_state() {
     s->native_id.store(static_cast<std::uint32_t>(getpid()),
                        std::memory_order_release);
     registry().add(s.get());
+    // Release: known_thread_name() reads the state through this.
+    main_state_made_whole.store(s.get(), std::memory_order_release);
     return new std::shared_ptr<ThreadState>(std::move(s));
   }();
   return *state;
@@ -322,7 +330,7 @@ extern "C" void* concur_thread_main(void* arg) {
     sys::futex_wake_all(state->native_id);
   }
   {
-    concur::detail::ScopedLock guard(state->mu);
+    concur::ScopedLock guard(state->mu);
     // The kernel keeps 15 characters; the name is for debuggers and top.
     pthread_setname_np(pthread_self(), state->name.substr(0, 15).c_str());
   }
@@ -333,13 +341,13 @@ extern "C" void* concur_thread_main(void* arg) {
     } else {
       Thread* runner = nullptr;
       {
-        concur::detail::ScopedLock guard(state->mu);
+        concur::ScopedLock guard(state->mu);
         runner = state->runner;
       }
       struct EndRun {
         ThreadState& s;
         ~EndRun() {
-          concur::detail::ScopedLock guard(s.mu);
+          concur::ScopedLock guard(s.mu);
           s.in_run = false;
         }
       } end_run{*state};
@@ -353,6 +361,7 @@ extern "C" void* concur_thread_main(void* arg) {
   // As Python does: the target and its arguments die with the run.
   state->target.reset();
   threading_detail::local_release_thread();
+  deadlock_detail::thread_ending();
   registry().remove(state.get());
   state->finished.set();
   tls_current = nullptr;
@@ -372,7 +381,7 @@ Thread::Thread(ThreadOptions options,
   state_ = std::make_shared<ThreadState>(ThreadState::Kind::kUser,
                                          std::move(name), daemon);
   state_->target = std::move(target);
-  concur::detail::ScopedLock guard(state_->mu);
+  concur::ScopedLock guard(state_->mu);
   state_->runner = this;
 }
 
@@ -392,7 +401,7 @@ Thread::~Thread() { let_go(); }
 
 void Thread::let_go() noexcept {
   if (!state_) return;
-  concur::detail::ScopedLock guard(state_->mu);
+  concur::ScopedLock guard(state_->mu);
   if (state_->runner != this) return;
   state_->runner = nullptr;
   if (state_->in_run && tls_current != state_.get()) {
@@ -411,7 +420,7 @@ void Thread::run() {
 void Thread::start() {
   ThreadState& s = *state_;
   {
-    concur::detail::ScopedLock guard(s.mu);
+    concur::ScopedLock guard(s.mu);
     if (s.kind != ThreadState::Kind::kUser ||
         s.started.load(std::memory_order_relaxed)) {
       throw RuntimeError("threads can only be started once");
@@ -448,7 +457,7 @@ void Thread::start() {
     delete handoff;
     registry().remove(&s);
     {
-      concur::detail::ScopedLock guard(s.mu);
+      concur::ScopedLock guard(s.mu);
       s.in_run = false;
       s.started.store(false, std::memory_order_relaxed);
     }
@@ -467,8 +476,12 @@ bool Thread::join_until(const sys::Deadline& deadline) {
   if (state_->kind == ThreadState::Kind::kDummy) {
     throw RuntimeError("cannot join a dummy thread");
   }
-  if (state_ == current_state())
+  if (state_ == current_state()) {
+    deadlock_detail::report_misuse(deadlock::Finding::kJoinSelf,
+                                   "cannot join current thread",
+                                   concur::detail::CallSite::current());
     throw RuntimeError("cannot join current thread");
+  }
   return state_->finished.wait_until(deadline);
 }
 
@@ -478,12 +491,12 @@ bool Thread::is_alive() const noexcept {
 }
 
 std::string Thread::name() const {
-  concur::detail::ScopedLock guard(state_->mu);
+  concur::ScopedLock guard(state_->mu);
   return state_->name;
 }
 
 void Thread::set_name(std::string name) {
-  concur::detail::ScopedLock guard(state_->mu);
+  concur::ScopedLock guard(state_->mu);
   state_->name = std::move(name);
 }
 
@@ -492,7 +505,7 @@ bool Thread::daemon() const noexcept {
 }
 
 void Thread::set_daemon(bool daemon) {
-  concur::detail::ScopedLock guard(state_->mu);
+  concur::ScopedLock guard(state_->mu);
   if (state_->started.load(std::memory_order_relaxed)) {
     throw RuntimeError("cannot set daemon status of active thread");
   }
@@ -525,7 +538,7 @@ std::optional<long> Thread::native_id() const noexcept {
 void excepthook(const ExceptHookArgs& args) {
   ExceptHook hook;
   {
-    concur::detail::ScopedLock guard(hook_mu);
+    concur::ScopedLock guard(hook_mu);
     hook = installed_hook;
   }
   if (hook) {
@@ -536,7 +549,7 @@ void excepthook(const ExceptHookArgs& args) {
 }
 
 ExceptHook set_excepthook(ExceptHook hook) {
-  concur::detail::ScopedLock guard(hook_mu);
+  concur::ScopedLock guard(hook_mu);
   return std::exchange(installed_hook, std::move(hook));
 }
 
@@ -598,3 +611,21 @@ std::size_t stack_size(std::size_t size) {
 }
 
 }  // namespace concur::threading
+
+std::string concur::threading_detail::known_thread_name() {
+  threading::ThreadState* state = threading::tls_current;
+  if (state == nullptr &&
+      threading::kernel_tid() == static_cast<long>(getpid())) {
+    // Acquire: pairs with the release in main_state().
+    state = threading::main_state_made_whole.load(std::memory_order_acquire);
+    if (state == nullptr) return {};  // being made: no name yet
+  }
+  if (state == nullptr) {
+    return "thread " + std::to_string(threading::kernel_tid());
+  }
+  // Not a blocking acquire: the caller may hold this very lock.
+  if (!state->mu.acquire(false)) return {};
+  std::string name = state->name;
+  state->mu.release();
+  return name;
+}

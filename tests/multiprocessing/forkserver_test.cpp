@@ -58,14 +58,14 @@ void use_everything(mp::Lock lock, mp::RLock rlock, mp::Semaphore semaphore,
                     mp::SimpleQueue<std::string> notes,
                     mp::Connection& connection) {
   {
-    concur::detail::ScopedLock a(lock);
-    concur::detail::ScopedLock b(rlock);
-    concur::detail::ScopedLock c(rlock);
+    concur::ScopedLock a(lock);
+    concur::ScopedLock b(rlock);
+    concur::ScopedLock c(rlock);
   }
   semaphore.release();
   bounded.release();
   {
-    concur::detail::ScopedLock guard(value.get_lock());
+    concur::ScopedLock guard(value.get_lock());
     value.get_obj().get() += 41;
   }
   for (double& d : array) d *= 2;
@@ -76,7 +76,7 @@ void use_everything(mp::Lock lock, mp::RLock rlock, mp::Semaphore semaphore,
   notes.put("job " + std::to_string(job));
   connection.send(std::string("over the pipe"));
   {
-    concur::detail::ScopedLock guard(condition);
+    concur::ScopedLock guard(condition);
     event.set();
     condition.notify_all();
   }
@@ -333,7 +333,7 @@ TEST(Forkserver, NoForkWarningFromAThreadedParent) {
 concur::threading::Lock global_lock;
 
 int take_global_lock() {
-  concur::detail::ScopedLock guard(global_lock);
+  concur::ScopedLock guard(global_lock);
   // Something that allocates, as most tasks do.
   std::vector<std::string> words(100, std::string(64, 'x'));
   return static_cast<int>(words.size());
@@ -357,7 +357,7 @@ TEST(Forkserver, APoolStartedWhileThreadsHoldLocksCannotDeadlock) {
   concur::threading::Event holding;
   concur::threading::Event release;
   concur::threading::Thread holder([&] {
-    concur::detail::ScopedLock guard(global_lock);
+    concur::ScopedLock guard(global_lock);
     holding.set();
     static_cast<void>(release.wait());
   });

@@ -7,9 +7,10 @@
 #pragma once
 
 #include <chrono>
+#include "concur/detail/call_site.hpp"
 
+#include "concur/annotations.hpp"
 #include "concur/detail/sys/deadline.hpp"
-#include "concur/detail/thread_annotations.hpp"
 
 namespace concur::detail {
 
@@ -23,15 +24,28 @@ namespace concur::detail {
 template <class Derived>
 class CONCUR_CAPABILITY("mutex") LockableForms {
  public:
-  void lock() CONCUR_ACQUIRE() CONCUR_NO_THREAD_SAFETY_ANALYSIS {
-    self().acquire();
+  // `where` names the caller to the deadlock detector (through a standard
+  // guard, that is the guard's header).
+  void lock(
+      concur::detail::CallSite where = concur::detail::CallSite::current())
+      CONCUR_ACQUIRE() CONCUR_NO_THREAD_SAFETY_ANALYSIS {
+    if constexpr (requires(Derived & d) { d.acquire(where); }) {
+      self().acquire(where);
+    } else {
+      self().acquire();
+    }
   }
   void unlock() CONCUR_RELEASE() CONCUR_NO_THREAD_SAFETY_ANALYSIS {
     self().release();
   }
-  [[nodiscard]] bool try_lock()
+  [[nodiscard]] bool try_lock(
+      concur::detail::CallSite where = concur::detail::CallSite::current())
       CONCUR_TRY_ACQUIRE(true) CONCUR_NO_THREAD_SAFETY_ANALYSIS {
-    return self().acquire(false);
+    if constexpr (requires(Derived & d) { d.acquire(false, where); }) {
+      return self().acquire(false, where);
+    } else {
+      return self().acquire(false);
+    }
   }
 
  protected:
@@ -40,37 +54,55 @@ class CONCUR_CAPABILITY("mutex") LockableForms {
 
 // A lock's acquire() and acquire(timeout), and the TimedLockable members,
 // over Derived's acquire_until(const sys::Deadline&), which blocks until the
-// lock is taken or the deadline passes and returns whether it was taken.
-// Derived declares `using LockForms::acquire;`, so that its own
+// lock is taken or the deadline passes and returns whether it was taken
+// (or acquire_until(deadline, where), for a lock the deadlock detector
+// watches). Derived declares `using LockForms::acquire;`, so that its own
 // acquire(bool) does not hide these, and befriends LockForms when its
 // acquire_until is private.
 template <class Derived>
 class CONCUR_CAPABILITY("mutex") LockForms : public LockableForms<Derived> {
  public:
   // Blocks until the lock is acquired; returns true, as Python does.
-  bool acquire() CONCUR_ACQUIRE() CONCUR_NO_THREAD_SAFETY_ANALYSIS {
-    static_cast<void>(this->self().acquire_until(sys::Deadline::never()));
+  bool acquire(
+      concur::detail::CallSite where = concur::detail::CallSite::current())
+      CONCUR_ACQUIRE() CONCUR_NO_THREAD_SAFETY_ANALYSIS {
+    static_cast<void>(until(sys::Deadline::never(), where));
     return true;
   }
   // Waits at most `timeout` (ValueError if negative); returns whether the
   // lock was taken.
   template <class Rep, class Period>
-  [[nodiscard]] bool acquire(std::chrono::duration<Rep, Period> timeout)
+  [[nodiscard]] bool acquire(
+      std::chrono::duration<Rep, Period> timeout,
+      concur::detail::CallSite where = concur::detail::CallSite::current())
       CONCUR_TRY_ACQUIRE(true) CONCUR_NO_THREAD_SAFETY_ANALYSIS {
-    return this->self().acquire_until(sys::Deadline::after(timeout));
+    return until(sys::Deadline::after(timeout), where);
   }
 
   // The Lockable requirements read a negative timeout as "now".
   template <class Rep, class Period>
-  [[nodiscard]] bool try_lock_for(std::chrono::duration<Rep, Period> timeout)
+  [[nodiscard]] bool try_lock_for(
+      std::chrono::duration<Rep, Period> timeout,
+      concur::detail::CallSite where = concur::detail::CallSite::current())
       CONCUR_TRY_ACQUIRE(true) CONCUR_NO_THREAD_SAFETY_ANALYSIS {
-    return acquire(timeout < timeout.zero() ? timeout.zero() : timeout);
+    return acquire(timeout < timeout.zero() ? timeout.zero() : timeout, where);
   }
   template <class Clock, class Duration>
   [[nodiscard]] bool try_lock_until(
-      std::chrono::time_point<Clock, Duration> when)
+      std::chrono::time_point<Clock, Duration> when,
+      concur::detail::CallSite where = concur::detail::CallSite::current())
       CONCUR_TRY_ACQUIRE(true) CONCUR_NO_THREAD_SAFETY_ANALYSIS {
-    return this->self().acquire_until(sys::Deadline::at(when));
+    return until(sys::Deadline::at(when), where);
+  }
+
+ private:
+  bool until(const sys::Deadline& deadline,
+             concur::detail::CallSite where) CONCUR_NO_THREAD_SAFETY_ANALYSIS {
+    if constexpr (requires(Derived & d) { d.acquire_until(deadline, where); }) {
+      return this->self().acquire_until(deadline, where);
+    } else {
+      return this->self().acquire_until(deadline);
+    }
   }
 };
 

@@ -23,10 +23,10 @@
 #include <variant>
 #include <vector>
 
+#include "concur/annotations.hpp"
 #include "concur/detail/assert.hpp"
 #include "concur/detail/block_cache.hpp"
 #include "concur/detail/sys/deadline.hpp"
-#include "concur/detail/thread_annotations.hpp"
 #include "concur/threading.hpp"
 
 namespace concur::futures_detail {

@@ -576,12 +576,12 @@ template <class T>
 class AsCompleted<T>::Waiter final : public futures_detail::CompletionWaiter {
  public:
   void on_done(futures_detail::StateBase&, std::size_t index) override {
-    concur::detail::ScopedLock guard(mu_);
+    concur::ScopedLock guard(mu_);
     finished_.push_back(index);
     signal_.set();
   }
   std::vector<std::size_t> take() {
-    concur::detail::ScopedLock guard(mu_);
+    concur::ScopedLock guard(mu_);
     // Cleared under the lock that on_done sets it under, so no completion
     // is missed between the take and the next wait.
     signal_.clear();

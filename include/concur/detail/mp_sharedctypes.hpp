@@ -53,7 +53,7 @@
 #include <type_traits>
 #include <utility>
 
-#include "concur/detail/thread_annotations.hpp"
+#include "concur/annotations.hpp"
 #include "concur/errors.hpp"
 
 namespace concur::multiprocessing_detail {
@@ -281,11 +281,11 @@ class Value : public multiprocessing_detail::SharedScalar<T> {
 
   // Under the lock, as Python's Value.value.
   T value() const {
-    concur::detail::ScopedLock guard(lock_);
+    concur::ScopedLock guard(lock_);
     return *this->ptr_;
   }
   void set_value(const T& v) const {
-    concur::detail::ScopedLock guard(lock_);
+    concur::ScopedLock guard(lock_);
     *this->ptr_ = v;
   }
   L& get_lock() const noexcept { return lock_; }

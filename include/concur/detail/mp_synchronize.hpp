@@ -75,9 +75,9 @@
 #include <optional>
 #include <string>
 
+#include "concur/annotations.hpp"
 #include "concur/detail/blocking_forms.hpp"
 #include "concur/detail/sys/deadline.hpp"
-#include "concur/detail/thread_annotations.hpp"
 #include "concur/errors.hpp"
 #include "concur/threading.hpp"
 
