@@ -9,8 +9,6 @@
 // involves more than one thread is wall-clock time (UseRealTime), since a
 // thread asleep in the kernel spends no CPU time but the work still waits.
 #include <linux/futex.h>
-#include <pthread.h>
-#include <sched.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -23,168 +21,24 @@
 
 #include "benchmark/benchmark.h"
 #include "concur/threading.hpp"
+#include "peers/lock_workloads.hpp"
 
 namespace {
 
 namespace threading = concur::threading;
 
-// The CPUs this process may use, read at start-up, before any thread here
-// is pinned.
-const cpu_set_t kUsableCpus = [] {
-  cpu_set_t set;
-  if (sched_getaffinity(0, sizeof set, &set) != 0) CPU_ZERO(&set);
-  return set;
-}();
+using concur_bench::lock_workloads::lock_contended;
+using concur_bench::lock_workloads::lock_uncontended;
+using concur_bench::lock_workloads::PinToCpu;
 
-// Pins the calling thread to the index-th usable CPU, if there is one, and
-// gives it back its former CPUs when destroyed.
-//
-// Each thread of a multi-threaded workload gets a core of its own, as on a
-// machine with idle cores. Left to itself, the scheduler sometimes keeps
-// two threads on one core for a while: the lock is then never contended
-// and a ping-pong wakes a thread on its own core instead of the other one,
-// so results swing ten-fold from run to run.
-class PinToCpu {
- public:
-  explicit PinToCpu(int index) {
-    for (int cpu = 0, seen = 0; cpu < CPU_SETSIZE; ++cpu) {
-      if (!CPU_ISSET(cpu, &kUsableCpus) || seen++ != index) continue;
-      if (pthread_getaffinity_np(pthread_self(), sizeof saved_, &saved_) != 0) {
-        return;
-      }
-      cpu_set_t one;
-      CPU_ZERO(&one);
-      CPU_SET(cpu, &one);
-      pinned_ = pthread_setaffinity_np(pthread_self(), sizeof one, &one) == 0;
-      return;
-    }
-  }
-  PinToCpu(const PinToCpu&) = delete;
-  PinToCpu& operator=(const PinToCpu&) = delete;
-  ~PinToCpu() {
-    if (pinned_) pthread_setaffinity_np(pthread_self(), sizeof saved_, &saved_);
-  }
-
- private:
-  cpu_set_t saved_;
-  bool pinned_ = false;
-};
-
-// ---------------------------------------------------------------------------
-// lock_uncontended: one acquire+release pair on one thread; the cost every
-// critical section pays when nobody else wants the lock. For concur, lock()
+// lock_uncontended (see bench/peers/lock_workloads.hpp): for concur, lock()
 // and unlock() are acquire() and release(), inlined.
-template <class Mutex>
-void lock_uncontended(benchmark::State& state) {
-  // A lock is only needed in a process that has threads, and glibc skips
-  // the atomic operations of std::mutex in a process that has never started
-  // one (its SINGLE_THREAD_P shortcut), which would make std::mutex look 3x
-  // faster when this benchmark happens to run first. Starting a thread
-  // turns the shortcut off for good.
-  std::thread([] {}).join();
-  Mutex lock;
-  // The address escapes, so the compiler must keep every atomic operation
-  // even though no other thread could see this lock.
-  benchmark::DoNotOptimize(&lock);
-  for (auto _ : state) {
-    lock.lock();
-    lock.unlock();
-  }
-}
 BENCHMARK(lock_uncontended<threading::Lock>)->Name("lock_uncontended/concur");
 BENCHMARK(lock_uncontended<std::mutex>)->Name("lock_uncontended/std");
 
 // ---------------------------------------------------------------------------
-// lock_contended: kThreads threads take the lock, count one operation and
-// release it, until together they have counted a batch. One iteration is
-// one batch; its wall time divided by its operations (the ops_per_iteration
-// counter, which bench/peers/run.py divides by) is the time per operation,
-// 1 / throughput. A batch ends when all have done their work, not when each
-// has done its share, so a lock that lets one thread run ahead is not
-// flattered by the others finishing alone. Thread i is pinned to usable
-// CPU i mod the count: two threads get a core each; four on two cores share
-// them, so a lock holder is regularly descheduled in its critical section
-// while another thread on its core wants the lock (oversubscription).
-constexpr std::uint64_t kBatch = 100'000;
-
-template <class Mutex>
-struct SharedCounter {
-  // Counts one operation unless the batch is complete; false once it is.
-  bool count_one() {
-    std::scoped_lock hold(lock);
-    if (value == end) return false;
-    ++value;
-    return true;
-  }
-
-  Mutex lock;
-  // Beside the lock, as real guarded data is: the cache line that carries
-  // the lock to the other core carries these with it.
-  std::uint64_t value = 0;  // guarded by lock
-  std::uint64_t end = 0;    // guarded by lock
-};
-
-// One step of a busy-wait loop.
-inline void spin_pause() {
-#if defined(__x86_64__) || defined(__i386__)
-  __builtin_ia32_pause();
-#endif
-}
-
-template <class Mutex, int kThreads>
-void lock_contended(benchmark::State& state) {
-  SharedCounter<Mutex> counter;
-  const int cpus = CPU_COUNT(&kUsableCpus) > 0 ? CPU_COUNT(&kUsableCpus) : 1;
-  // Between batches a waiting thread spins if it has a core to itself, so
-  // that a batch starts on every core at once instead of after a wake-up,
-  // and yields if it shares one, so as not to slow the thread it shares it
-  // with.
-  const bool shared_cores = kThreads > cpus;
-  auto wait_pause = [shared_cores] {
-    if (shared_cores) {
-      std::this_thread::yield();
-    } else {
-      spin_pause();
-    }
-  };
-  // Batches begun by the benchmark thread, and helpers done with the
-  // current one. The new `end` needs no ordering from these: it is written
-  // and read under the lock.
-  std::atomic<std::uint64_t> begun{0};
-  std::atomic<std::uint64_t> finished{0};
-  std::atomic<bool> stopping{false};
-  std::vector<std::thread> helpers;
-  for (int i = 1; i < kThreads; ++i) {
-    helpers.emplace_back([&, i] {
-      PinToCpu cpu(i % cpus);
-      for (std::uint64_t batch = 1;; ++batch) {
-        while (begun.load(std::memory_order_acquire) < batch) {
-          if (stopping.load(std::memory_order_relaxed)) return;
-          wait_pause();
-        }
-        while (counter.count_one()) continue;
-        finished.fetch_add(1, std::memory_order_acq_rel);
-      }
-    });
-  }
-  PinToCpu cpu(0);
-  std::uint64_t batch = 0;
-  constexpr auto helper_count = static_cast<std::uint64_t>(kThreads - 1);
-  for (auto _ : state) {
-    {
-      std::scoped_lock hold(counter.lock);
-      counter.end = counter.value + kBatch;
-    }
-    begun.store(++batch, std::memory_order_release);
-    while (counter.count_one()) continue;
-    while (finished.load(std::memory_order_acquire) < batch * helper_count) {
-      wait_pause();
-    }
-  }
-  stopping.store(true, std::memory_order_relaxed);
-  for (auto& helper : helpers) helper.join();
-  state.counters["ops_per_iteration"] = kBatch;
-}
+// lock_contended: 2 threads (and 4 on the 2 cores) sharing one lock; see
+// bench/peers/lock_workloads.hpp.
 BENCHMARK_TEMPLATE(lock_contended, threading::Lock, 2)
     ->Name("lock_contended/concur")
     ->UseRealTime();

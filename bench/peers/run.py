@@ -118,6 +118,11 @@ INTERPROCESS = "peer_interprocess_bench"  # Boost.Interprocess
 BOOST_MQ = "Boost.Interprocess message_queue"
 RAW_PIPE = "raw pipe(2), 64 KiB writes"
 
+DEADLOCK = "concur_deadlock_bench"
+ABSL_BENCH = "peer_absl_bench"  # built only where abseil is installed
+PLAIN_LOCK = "Lock without the detector's hooks"
+ABSL_DETECTING = "absl::Mutex, deadlock detection on"
+
 QUEUE = "concur_queue_bench"
 PY_QUEUE = "queue_peer.py"
 MOODYCAMEL = "moodycamel::BlockingConcurrentQueue"
@@ -139,6 +144,44 @@ WORKLOADS = (
                   "(1/throughput)",
              binary=THREADING, concur="lock_contended_4/concur",
              peers=(Peer("std::mutex", "lock_contended_4/std", 1.0),)),
+    Workload(name="detector_off",
+             what="acquire+release pair, one thread, the deadlock detector "
+                  "off",
+             binary=DEADLOCK, concur="detector_off/concur",
+             peers=(Peer(PLAIN_LOCK, "detector_off/plain", 1.01),
+                    Peer("std::mutex", "detector_off/std", None),
+                    Peer("absl::Mutex", "detector_off/absl", None,
+                         ABSL_BENCH))),
+    Workload(name="detector_known",
+             what="the pair under another held lock, the detector on: an "
+                  "edge it knows",
+             binary=DEADLOCK, concur="detector_known/concur",
+             peers=(Peer(PLAIN_LOCK, "detector_known/plain", 2.0),
+                    Peer("std::mutex", "detector_known/std", None),
+                    Peer(ABSL_DETECTING, "detector_known/absl", 1.0,
+                         ABSL_BENCH))),
+    Workload(name="detector_new_edge",
+             what="make a lock, take it under a held one, release, destroy; "
+                  "the detector on: a new edge each time",
+             binary=DEADLOCK, concur="detector_new_edge/concur",
+             peers=(Peer(PLAIN_LOCK, "detector_new_edge/plain", None),
+                    Peer(ABSL_DETECTING, "detector_new_edge/absl", None,
+                         ABSL_BENCH))),
+    Workload(name="detector_off_contended",
+             what="2 threads, each holding a lock of its own, contend for "
+                  "one lock; the detector off (1/throughput)",
+             binary=DEADLOCK, concur="detector_off_contended/concur",
+             peers=(Peer(PLAIN_LOCK, "detector_off_contended/plain", 1.01),
+                    Peer("std::mutex", "detector_off_contended/std", None),
+                    Peer("absl::Mutex", "detector_off_contended/absl", None,
+                         ABSL_BENCH))),
+    Workload(name="detector_known_contended",
+             what="the same with the detector on: edges it knows "
+                  "(1/throughput)",
+             binary=DEADLOCK, concur="detector_known_contended/concur",
+             peers=(Peer(PLAIN_LOCK, "detector_off_contended/plain", 2.0),
+                    Peer(ABSL_DETECTING, "detector_known_contended/absl", 1.0,
+                         ABSL_BENCH))),
     Workload(name="pingpong_event",
              what="round trip through two Events",
              binary=THREADING, concur="pingpong_event/concur",

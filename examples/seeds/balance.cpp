@@ -1,5 +1,6 @@
 // balance — `balance += n; balance -= n` a million times in two threads:
-// without a lock, then with a Lock.
+// without a lock, then with a Lock, then with the balance inside a
+// concur::Synchronized, where the race cannot be written at all.
 //
 // Ports seed 002:
 //
@@ -27,6 +28,7 @@
 #include <atomic>
 #include <mutex>
 
+#include "concur/synchronized.hpp"
 #include "tour.hpp"
 
 using concur::threading::Barrier;
@@ -67,24 +69,41 @@ void run_thread_locked(int n) {
   }
 }
 
-int run_two_threads(void (*run)(int)) {
-  balance = 0;
+// The race made impossible to write: the balance is reachable only through
+// its lock (concur/synchronized.hpp); there is no unlocked way to touch it.
+concur::Synchronized<int> synced_balance{0};
+
+void run_thread_synchronized(int n) {
+  start_line.wait();
+  for (int i = 0; i < 1'000'000; ++i) {
+    synced_balance.with_lock([n](int& b) {
+      b = b + n;
+      b = b - n;
+    });
+  }
+}
+
+void run_two_threads(void (*run)(int)) {
   Thread t1(run, 5);
   Thread t2(run, 8);
   t1.start();
   t2.start();
   t1.join();
   t2.join();
-  return balance;
 }
 
 int main() {
-  int unlocked = run_two_threads(run_thread);
+  run_two_threads(run_thread);
+  const int unlocked = balance;
   tour::print("Without a lock: %d\n", unlocked);
   if (unlocked == 0) {
     tour::print(
         "(no update lost this time: the machine ran the two threads in turn"
         " on one core, not at once)\n");
   }
-  tour::print("With a Lock: %d\n", run_two_threads(run_thread_locked));
+  balance = 0;
+  run_two_threads(run_thread_locked);
+  tour::print("With a Lock: %d\n", balance);
+  run_two_threads(run_thread_synchronized);
+  tour::print("With Synchronized<int>: %d\n", synced_balance.copy());
 }

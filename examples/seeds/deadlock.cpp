@@ -20,14 +20,20 @@
 // The seed prints "wait for lock..." twice and hangs for ever. Here the
 // second acquire has a timeout, so the deadlock is detected: the first
 // transfer to time out gives up and lets go of its lock, and the other one
-// then finishes. Then two of the cures the seed lists: take the locks
-// together (its "lock in one order"), and acquire with a timeout, back off
-// and retry, so that both transfers finish.
+// then finishes. Then the seed's three cures: take the locks together (its
+// "lock in one order"); acquire with a timeout, back off and retry, so that
+// both transfers finish; and "a deadlock detection algorithm": concur's
+// detector (concur/deadlock.hpp), which in report mode prints the cycle of
+// waits (both locks, both threads, the lines) and in raise mode fails one
+// transfer with DeadlockError at once, so the other completes.
 #include <functional>
 #include <mutex>
 #include <string>
 #include <utility>
 
+#include "concur/annotations.hpp"
+#include "concur/deadlock.hpp"
+#include "concur/errors.hpp"
 #include "tour.hpp"
 
 using namespace std::chrono_literals;
@@ -35,9 +41,11 @@ using concur::threading::Lock;
 using concur::threading::Thread;
 
 struct Account {
-  Account(std::string id, int balance) : id(std::move(id)), balance(balance) {}
+  // The lock is named after the account in the detector's reports.
+  Account(std::string id, int balance)
+      : id(std::move(id)), balance(balance), lock(this->id.c_str()) {}
 
-  std::string id;
+  const std::string id;
   int balance;  // guarded by lock
   Lock lock;
 
@@ -49,12 +57,11 @@ struct Account {
 // withdrawal moved after it, so that giving up leaves the balances as they
 // were.
 void transfer(Account& src, Account& dst, int amount) {
-  std::unique_lock hold_src(src.lock);
+  const concur::ScopedLock hold_src(src.lock);  // src.lock.acquire()
   tour::sleep(1s);
   tour::print("%s->%s: wait for lock %s...\n", src.id.c_str(), dst.id.c_str(),
               dst.id.c_str());
-  std::unique_lock hold_dst(dst.lock, tour::scaled(2s));
-  if (!hold_dst) {
+  if (!dst.lock.acquire(tour::scaled(2s))) {
     tour::print(
         "%s->%s: no lock %s after 2 s: deadlock detected, giving up"
         " (the seed waits here for ever)\n",
@@ -63,6 +70,7 @@ void transfer(Account& src, Account& dst, int amount) {
   }
   src.withdraw(amount);
   dst.deposit(amount);
+  dst.lock.release();
   tour::print("%s->%s: finish...\n", src.id.c_str(), dst.id.c_str());
 }
 
@@ -100,6 +108,19 @@ void transfer_backing_off(Account& src, Account& dst, int amount) {
   }
 }
 
+// Cure 3: the seed's transfer, run under the deadlock detector. In report
+// mode the detector prints the cycle when the second wait closes it, and
+// the timeout still ends the wait; in raise mode that wait throws
+// DeadlockError, its transfer lets go of its lock and the other finishes.
+void transfer_detected(Account& src, Account& dst, int amount) {
+  try {
+    transfer(src, dst, amount);
+  } catch (const concur::DeadlockError&) {
+    tour::print("%s->%s: DeadlockError: giving up at once\n", src.id.c_str(),
+                dst.id.c_str());
+  }
+}
+
 void two_transfers(void (*transfer)(Account&, Account&, int)) {
   Account a{"a", 1000};
   Account b{"b", 1000};
@@ -119,4 +140,16 @@ int main() {
   two_transfers(transfer_together);
   tour::print("-- cure: time out and back off --\n");
   two_transfers(transfer_backing_off);
+
+  namespace deadlock = concur::deadlock;
+  deadlock::set_handler([](const deadlock::Report& report) {
+    tour::print("%s", report.message.c_str());
+  });
+  tour::print("-- cure: detect it (report mode: the cycle is printed) --\n");
+  deadlock::set_mode(deadlock::Mode::kReport);
+  two_transfers(transfer_detected);
+  tour::print("-- cure: detect it (raise mode: one transfer fails) --\n");
+  deadlock::set_mode(deadlock::Mode::kRaise);
+  two_transfers(transfer_detected);
+  deadlock::set_mode(deadlock::Mode::kOff);
 }

@@ -8,14 +8,20 @@
 //     far. An edge that closes a cycle is a *potential* deadlock, reported
 //     whether or not this run hung: two threads taking the cycle's locks
 //     at the wrong moment would wait for each other for ever.
-//   * Waits. A thread that is about to sleep waiting for a lock follows the
+//   * Waits. A thread that has slept 1 ms waiting for a lock follows the
 //     chain: the lock's holder, the lock that holder waits for, its holder,
 //     and so on. A chain that comes back to the thread is a deadlock now.
-//     In raise mode that thread gets DeadlockError instead of sleeping, and
-//     the others go on once it lets go of its locks, as a database's lock
-//     manager breaks a deadlock. Waits with a timeout take part too.
+//     In raise mode that thread gets DeadlockError instead of sleeping on,
+//     and the others go on once it lets go of its locks, as a database's
+//     lock manager breaks a deadlock. Waits with a timeout longer than 1 ms
+//     take part too. (A deadlocked wait never ends, so waiting 1 ms before
+//     looking loses nothing, and the short sleeps of a busy lock cost the
+//     detector nothing.)
 //   * Misuse: releasing a lock that is not held, destroying a held lock,
 //     joining the current thread, and a thread that ends holding a lock.
+//   * A task of a ThreadPoolExecutor that waits for its own future (or for
+//     a task that runs beneath it on the same worker): it could never end,
+//     so in raise mode that wait throws DeadlockError.
 //
 // Each finding is reported once, through the handler (stderr by default),
 // naming each lock (its name, else where it was constructed), each thread
@@ -25,6 +31,10 @@
 // (report, raise or abort; anything else is off) unless set_mode() was
 // called first. Off costs a relaxed load and a branch per acquire and
 // release; building with CONCUR_DEADLOCK_DETECTION=0 removes even that.
+// On, an acquisition whose lock-order edges the thread has seen before
+// takes no global lock and writes only to the lock and the thread's own
+// records; a new edge, a new lock and a wait past 1 ms take the
+// detector's mutex (bench/deadlock_bench.cpp measures each).
 //
 // What the detector does not see: locks taken while it was off (their
 // release is not a misuse), and a Lock used as a signal (taken by one
@@ -65,6 +75,7 @@ enum class Finding {
   kDestroyHeld,        // destroying a lock that is held
   kThreadEndsHolding,  // a thread ended holding a lock
   kJoinSelf,           // a thread joining itself
+  kWaitOnOwnFuture,    // a pool's task waiting for its own future
 };
 
 // One link of a cycle: `thread` holds `held` (taken at `held_at`) and takes,

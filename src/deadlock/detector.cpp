@@ -28,8 +28,6 @@
 #include <mutex>
 #include <set>
 #include <string>
-#include <unordered_map>
-#include <unordered_set>
 #include <utility>
 #include <vector>
 
@@ -64,19 +62,20 @@ struct Node {
   // Node memory is reused, so a held entry names its node by both. Written
   // under the mutex; relaxed reads elsewhere are rechecked under it.
   std::atomic<std::uint64_t> id{0};
-  // The thread holding the lock, as far as the detector knows; written by
-  // that thread (relaxed: read under the mutex by walkers, which see the
-  // values stored before the holder's own wait was published).
-  std::atomic<ThreadRecord*> holder{nullptr};
-  // Where the holder took it; as holder.
-  std::atomic<const char*> held_file{""};
-  std::atomic<std::uint_least32_t> held_line{0};
+  // The holder as the lock records it (in the lock, which outlives the
+  // node's incarnation); the pointer is set under the mutex.
+  std::atomic<ThreadRecord*>* holder = nullptr;
   // Released once by a thread that did not take it: a signal, not a mutex.
   std::atomic<bool> handoff{false};
   // Under the mutex:
-  std::string name;  // a given name, else "made at file:line"
+  const char* given_name = nullptr;  // else named by where it was made
+  concur::detail::CallSite made_at;
   std::vector<Edge> out;
   std::vector<Node*> in;
+  // The last search that reached this node, and from where.
+  std::uint64_t reached_in = 0;
+  Node* reached_from = nullptr;
+  const Edge* reached_by = nullptr;
 };
 
 namespace {
@@ -92,10 +91,50 @@ struct EdgeKey {
   std::uint64_t to;
   bool operator==(const EdgeKey&) const = default;
 };
-struct EdgeKeyHash {
-  std::size_t operator()(const EdgeKey& k) const noexcept {
-    return std::hash<std::uint64_t>()(k.from * 0x9E3779B97F4A7C15ull ^ k.to);
+
+// The edges a thread knows are in the graph: a set of incarnation pairs in
+// one array (open addressing, linear probing), so that a lookup touches a
+// cache line or two and an insert allocates nothing. It forgets everything
+// when half full, so that probes stay short; a forgotten edge is only
+// looked up in the graph once more. Incarnations start at 1, so {0, 0}
+// marks a free slot.
+class KnownEdges {
+ public:
+  bool contains(EdgeKey key) const noexcept {
+    if (slots_.empty()) return false;
+    for (std::size_t i = slot(key);; i = (i + 1) & (slots_.size() - 1)) {
+      if (slots_[i] == key) return true;
+      if (slots_[i] == EdgeKey{}) return false;
+    }
   }
+  void insert(EdgeKey key) {
+    if (slots_.empty()) slots_.resize(kSlots);
+    if (used_ == kSlots / 2) clear();
+    std::size_t i = slot(key);
+    for (; slots_[i] != EdgeKey{}; i = (i + 1) & (kSlots - 1)) {
+      if (slots_[i] == key) return;
+    }
+    slots_[i] = key;
+    ++used_;
+  }
+  void clear() noexcept {
+    std::fill(slots_.begin(), slots_.end(), EdgeKey{});
+    used_ = 0;
+  }
+
+ private:
+  static constexpr std::size_t kSlots = 4096;  // a power of two
+  // Incarnations are consecutive numbers, so the key is mixed whole
+  // (splitmix64's finaliser): a weak hash would put consecutive keys in
+  // consecutive slots, one long run that every absent key probes through.
+  static std::size_t slot(EdgeKey k) noexcept {
+    std::uint64_t h = k.from * 0x9E3779B97F4A7C15ull + k.to;
+    h = (h ^ (h >> 30)) * 0xBF58476D1CE4E5B9ull;
+    h = (h ^ (h >> 27)) * 0x94D049BB133111EBull;
+    return static_cast<std::size_t>(h ^ (h >> 31)) & (kSlots - 1);
+  }
+  std::vector<EdgeKey> slots_;
+  std::size_t used_ = 0;
 };
 
 }  // namespace
@@ -103,7 +142,10 @@ struct EdgeKeyHash {
 struct ThreadRecord {
   // The thread's own, touched by it alone.
   std::vector<Held> held;
-  std::unordered_set<EdgeKey, EdgeKeyHash> known;
+  KnownEdges known;
+  std::vector<Held> new_edges;  // scratch for acquired()
+  // thread_name_stamp() when `name` was last read.
+  std::uint64_t name_stamp = ~std::uint64_t{0};
   // Under the mutex.
   std::string name;
   Node* waiting_for = nullptr;
@@ -120,6 +162,13 @@ std::string site_text(const char* file, std::uint_least32_t line) {
 }
 std::string site_text(concur::detail::CallSite where) {
   return site_text(where.file_name(), where.line());
+}
+
+// A lock's name in reports, made only when a report needs it. Under the
+// detector's mutex.
+std::string node_name(const Node& n) {
+  return n.given_name != nullptr ? std::string(n.given_name)
+                                 : "made at " + site_text(n.made_at);
 }
 
 bool valid(const Held& h) noexcept {
@@ -139,7 +188,8 @@ struct Detector {
   std::vector<ThreadRecord*> free_records;
   std::set<std::pair<std::uint64_t, std::uint64_t>> reported;
 
-  Node* make_node(const char* name, concur::detail::CallSite site) {
+  Node* make_node(const char* name, concur::detail::CallSite site,
+                  std::atomic<ThreadRecord*>* holder) {
     std::lock_guard guard(mu);
     Node* n = nullptr;
     if (free_nodes.empty()) {
@@ -148,10 +198,10 @@ struct Detector {
       n = free_nodes.back();
       free_nodes.pop_back();
     }
-    n->name =
-        name != nullptr ? std::string(name) : "made at " + site_text(site);
+    n->given_name = name;
+    n->made_at = site;
     n->handoff.store(false, std::memory_order_relaxed);
-    n->holder.store(nullptr, std::memory_order_relaxed);
+    n->holder = holder;
     n->id.store(next_id++, std::memory_order_relaxed);
     return n;
   }
@@ -170,24 +220,28 @@ struct Detector {
     std::lock_guard guard(mu);
     cut_edges(n);
     n->id.store(0, std::memory_order_relaxed);
-    n->holder.store(nullptr, std::memory_order_relaxed);
+    n->holder = nullptr;
     free_nodes.push_back(n);
   }
 
   // Whether `to` is reachable from `from`; if so, `path` holds the edges.
-  static bool find_path(Node* from, Node* to, std::vector<const Edge*>& path) {
-    // Each node reached, with the node and the edge it was reached by.
-    std::unordered_map<Node*, std::pair<Node*, const Edge*>> reached_by{
-        {from, {nullptr, nullptr}}};
-    std::vector<Node*> stack{from};
+  // Under mu. Allocates nothing once the stack has grown: each node keeps
+  // the search that last reached it.
+  bool find_path(Node* from, Node* to, std::vector<const Edge*>& path) {
+    const std::uint64_t search = ++searches;
+    from->reached_in = search;
+    stack.assign(1, from);
     while (!stack.empty()) {
       Node* n = stack.back();
       stack.pop_back();
       for (const Edge& e : n->out) {
-        if (!reached_by.emplace(e.to, std::pair(n, &e)).second) continue;
+        if (e.to->reached_in == search) continue;
+        e.to->reached_in = search;
+        e.to->reached_from = n;
+        e.to->reached_by = &e;
         if (e.to == to) {
-          for (Node* at = to; at != from; at = reached_by[at].first) {
-            path.push_back(reached_by[at].second);
+          for (Node* at = to; at != from; at = at->reached_from) {
+            path.push_back(at->reached_by);
           }
           std::reverse(path.begin(), path.end());
           return true;
@@ -197,6 +251,8 @@ struct Detector {
     }
     return false;
   }
+  std::uint64_t searches = 0;
+  std::vector<Node*> stack;  // find_path's
 };
 
 Detector& detector() {
@@ -268,14 +324,19 @@ void deliver(const deadlock::Report& report) {
          link.wanted + " at " + link.wanted_at + "\n";
 }
 
+// Reads the thread's name again, if it may have changed since last time.
 void refresh_name(ThreadRecord* self) {
+  const std::uint64_t stamp = threading_detail::thread_name_stamp();
+  if (stamp == self->name_stamp) return;
   std::string name;
   {
     const Busy busy;
     name = threading_detail::known_thread_name();
   }
+  if (name.empty()) return;  // not readable now: next time
   std::lock_guard guard(detector().mu);
-  if (!name.empty()) self->name = std::move(name);
+  self->name = std::move(name);
+  self->name_stamp = stamp;
 }
 
 // At the thread's end: reports the locks it still holds, and gives its
@@ -292,10 +353,10 @@ void end_thread() noexcept {
       std::lock_guard guard(detector().mu);
       for (const Held& h : self->held) {
         if (valid(h) &&
-            h.node->holder.load(std::memory_order_relaxed) == self) {
+            h.node->holder->load(std::memory_order_relaxed) == self) {
           holding.push_back(h.node);
-          message +=
-              "  lock " + h.node->name + ", taken at " + site_text(h.at) + "\n";
+          message += "  lock " + node_name(*h.node) + ", taken at " +
+                     site_text(h.at) + "\n";
         }
       }
       message = "concur: thread \"" + self->name +
@@ -310,12 +371,13 @@ void end_thread() noexcept {
   std::lock_guard guard(detector().mu);
   for (Node* n : holding) {
     ThreadRecord* expected = self;
-    n->holder.compare_exchange_strong(expected, nullptr,
-                                      std::memory_order_relaxed);
+    n->holder->compare_exchange_strong(expected, nullptr,
+                                       std::memory_order_relaxed);
   }
   self->held.clear();
   self->known.clear();
   self->waiting_for = nullptr;
+  self->name_stamp = ~std::uint64_t{0};
   detector().free_records.push_back(self);
   tls_record = nullptr;
 }
@@ -368,7 +430,7 @@ void fork_child() {
 Node* LockTracker::node() {
   Node* n = node_.load(std::memory_order_acquire);
   if (n != nullptr) return n;
-  Node* made = detector().make_node(name_, site_);
+  Node* made = detector().make_node(name_, site_, &holder_);
   // Acq_rel: publishes the node built above, or reads the one that won.
   if (node_.compare_exchange_strong(n, made, std::memory_order_acq_rel,
                                     std::memory_order_acquire)) {
@@ -390,52 +452,40 @@ Node* LockTracker::watched_node(ThreadRecord*& self) {
   return n->handoff.load(std::memory_order_relaxed) ? nullptr : n;
 }
 
-void LockTracker::acquired(concur::detail::CallSite where, bool ordered) {
-  ThreadRecord* self = nullptr;
-  Node* n = watched_node(self);
-  if (n == nullptr) return;
-  const std::uint64_t id = n->id.load(std::memory_order_relaxed);
-  n->held_file.store(where.file_name(), std::memory_order_relaxed);
-  n->held_line.store(where.line(), std::memory_order_relaxed);
-  n->holder.store(self, std::memory_order_relaxed);
-  bool stale = false;
-  std::vector<Held> new_edges;
-  for (const Held& h : self->held) {
-    if (!valid(h)) {
-      stale = true;
-    } else if (ordered && h.node != n && !self->known.contains({h.id, id})) {
-      new_edges.push_back(h);
-    }
-  }
-  if (stale) std::erase_if(self->held, [](const Held& h) { return !valid(h); });
-  self->held.push_back({n, id, where});
-  if (new_edges.empty()) return;
+namespace {
 
+// The slow half of acquired(), out of line so that the fast half stays
+// small: adds the edges in self->new_edges, from locks the thread holds to
+// n (incarnation id, taken at `where`), and reports those that close a
+// cycle.
+[[gnu::noinline]] void add_edges(ThreadRecord* self, Node* n, std::uint64_t id,
+                                 concur::detail::CallSite where) {
   refresh_name(self);
   Detector& d = detector();
   std::vector<deadlock::Report> reports;
   {
     std::lock_guard guard(d.mu);
-    for (const Held& h : new_edges) {
+    for (const Held& h : self->new_edges) {
       if (!valid(h) || n->id.load(std::memory_order_relaxed) != id) continue;
       self->known.insert({h.id, id});
       const bool exists = std::any_of(h.node->out.begin(), h.node->out.end(),
                                       [n](const Edge& e) { return e.to == n; });
       if (exists) continue;
       std::vector<const Edge*> path;
-      if (!Detector::find_path(n, h.node, path)) {
+      if (!d.find_path(n, h.node, path)) {
         h.node->out.push_back({n, id, self->name, h.at, where});
         n->in.push_back(h.node);
         continue;
       }
       if (!d.reported.emplace(h.id, id).second) continue;
       deadlock::Report report{deadlock::Finding::kLockOrderCycle, {}, {}};
-      report.cycle.push_back({self->name, h.node->name, site_text(h.at),
-                              n->name, site_text(where)});
+      report.cycle.push_back({self->name, node_name(*h.node), site_text(h.at),
+                              node_name(*n), site_text(where)});
       Node* from = n;
       for (const Edge* e : path) {
-        report.cycle.push_back({e->thread, from->name, site_text(e->held_at),
-                                e->to->name, site_text(e->wanted_at)});
+        report.cycle.push_back({e->thread, node_name(*from),
+                                site_text(e->held_at), node_name(*e->to),
+                                site_text(e->wanted_at)});
         from = e->to;
       }
       report.message = "concur: potential deadlock: a cycle in lock order\n";
@@ -444,16 +494,37 @@ void LockTracker::acquired(concur::detail::CallSite where, bool ordered) {
       }
       reports.push_back(std::move(report));
     }
-    if (self->known.size() > 65536) self->known.clear();
   }
   for (const deadlock::Report& r : reports) deliver(r);
+}
+
+}  // namespace
+
+void LockTracker::acquired(concur::detail::CallSite where, bool ordered) {
+  ThreadRecord* self = nullptr;
+  Node* n = watched_node(self);
+  if (n == nullptr) return;
+  const std::uint64_t id = n->id.load(std::memory_order_relaxed);
+  holder_.store(self, std::memory_order_relaxed);
+  bool stale = false;
+  self->new_edges.clear();
+  for (const Held& h : self->held) {
+    if (!valid(h)) {
+      stale = true;
+    } else if (ordered && h.node != n && !self->known.contains({h.id, id})) {
+      self->new_edges.push_back(h);
+    }
+  }
+  if (stale) std::erase_if(self->held, [](const Held& h) { return !valid(h); });
+  self->held.push_back({n, id, where});
+  if (!self->new_edges.empty()) add_edges(self, n, id, where);
 }
 
 void LockTracker::releasing() noexcept {
   if (tls_busy) return;
   Node* n = node_.load(std::memory_order_acquire);
   if (n == nullptr || n->handoff.load(std::memory_order_relaxed)) return;
-  ThreadRecord* holder = n->holder.load(std::memory_order_relaxed);
+  ThreadRecord* holder = holder_.load(std::memory_order_relaxed);
   if (holder == nullptr) return;  // taken while the detector was off
   ThreadRecord* self = tls_record;
   if (holder == self) {
@@ -463,13 +534,13 @@ void LockTracker::releasing() noexcept {
         break;
       }
     }
-    n->holder.store(nullptr, std::memory_order_relaxed);
+    holder_.store(nullptr, std::memory_order_relaxed);
     return;
   }
   // Another thread's Lock: it is a signal, and leaves the graphs.
   std::lock_guard guard(detector().mu);
   n->handoff.store(true, std::memory_order_relaxed);
-  n->holder.store(nullptr, std::memory_order_relaxed);
+  holder_.store(nullptr, std::memory_order_relaxed);
   Detector::cut_edges(n);
 }
 
@@ -488,14 +559,16 @@ void LockTracker::before_park(concur::detail::CallSite where, bool may_raise) {
     // Follow the chain: each thread waits for a lock the next one holds.
     ThreadRecord* t = self;
     std::vector<const Node*> chain;
+    std::vector<const ThreadRecord*> waiters;
     bool closed = false;
     for (std::size_t steps = 0; steps <= d.records.size(); ++steps) {
       Node* wanted = t->waiting_for;
-      ThreadRecord* h = wanted->holder.load(std::memory_order_relaxed);
+      ThreadRecord* h = wanted->holder->load(std::memory_order_relaxed);
       if (h == nullptr) break;
       chain.push_back(wanted);
+      waiters.push_back(t);
       report.cycle.push_back(
-          {t->name, {}, {}, wanted->name, site_text(t->waiting_at)});
+          {t->name, {}, {}, node_name(*wanted), site_text(t->waiting_at)});
       if (h == self) {
         closed = true;
         break;
@@ -504,14 +577,19 @@ void LockTracker::before_park(concur::detail::CallSite where, bool may_raise) {
       t = h;
     }
     if (!closed) return;
-    // Each thread holds the lock the one before it waits for.
+    // Each thread holds the lock the one before it waits for. Their held
+    // lists are still: each published its wait under the mutex after
+    // its last change, and changes them again only after after_park().
     const std::size_t size = report.cycle.size();
     for (std::size_t i = 0; i < size; ++i) {
       const Node* held = chain[(i + size - 1) % size];
-      report.cycle[i].held = held->name;
+      report.cycle[i].held = node_name(*held);
+      const std::vector<Held>& list = waiters[i]->held;
+      const auto it =
+          std::find_if(list.rbegin(), list.rend(),
+                       [held](const Held& h) { return h.node == held; });
       report.cycle[i].held_at =
-          site_text(held->held_file.load(std::memory_order_relaxed),
-                    held->held_line.load(std::memory_order_relaxed));
+          it != list.rend() ? site_text(it->at) : std::string("?");
     }
     if (raise) self->waiting_for = nullptr;
   }
@@ -533,6 +611,16 @@ void LockTracker::after_park() noexcept {
 #endif  // CONCUR_DEADLOCK_DETECTION
 
 void thread_ending() noexcept { end_thread(); }
+
+void report_wait_on_own_future() {
+  constexpr const char* kWhat =
+      "a task waits for its own future: the wait could never end";
+  report_misuse(deadlock::Finding::kWaitOnOwnFuture, kWhat,
+                concur::detail::CallSite());
+  if (watching() && current() == deadlock::Mode::kRaise) {
+    throw DeadlockError(kWhat);
+  }
+}
 
 void report_misuse(deadlock::Finding finding, const char* what,
                    concur::detail::CallSite where) noexcept {

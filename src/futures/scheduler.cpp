@@ -8,6 +8,7 @@
 #include "common/exit_registry.hpp"
 #include "common/fork.hpp"
 #include "concur/detail/assert.hpp"
+#include "concur/detail/deadlock_hooks.hpp"
 #include "concur/detail/sys/spin.hpp"
 #include "concur/futures.hpp"
 
@@ -31,6 +32,15 @@ namespace {
 
 thread_local Scheduler* tls_scheduler = nullptr;
 thread_local void* tls_worker = nullptr;
+// The tasks running on this thread, innermost first: a worker waiting for a
+// future runs other tasks meanwhile, nested on the waiting task's stack.
+// None of them can finish before the innermost returns, so a wait on any
+// of them from inside it can never end (the deadlock detector reports it).
+struct Running {
+  const StateBase* task;
+  const Running* outer;
+};
+thread_local const Running* tls_running = nullptr;
 
 // Python's atexit behaviour for executors: at normal exit, every pool that
 // is still alive is shut down and its queued work finishes (the exit
@@ -350,7 +360,10 @@ void Scheduler::execute(StateBase* task, bool top_level) {
   // Relaxed: shutdown(cancel_futures) sets it before draining; a task that
   // slips past here simply runs, as one already started would.
   if (cancel_futures_.load(std::memory_order_relaxed)) task->cancel();
+  const Running running{task, tls_running};
+  tls_running = &running;
   bool ran = task->run_call();
+  tls_running = running.outer;
   // Idle before the result is out: a thread that waited for it and submits
   // again must find this worker's token, or it would start another thread.
   // Relaxed: publishing below is a release, and the submitter takes the
@@ -545,6 +558,14 @@ void SchedulerDeleter::operator()(Scheduler* scheduler) const noexcept {
 
 bool wait_for_state(StateBase& state, const Deadline& deadline) {
   if (state.done()) return true;
+  if (deadlock_detail::active()) {
+    for (const Running* r = tls_running; r != nullptr; r = r->outer) {
+      if (r->task == &state) {
+        deadlock_detail::report_wait_on_own_future();
+        break;
+      }
+    }
+  }
   if (tls_scheduler != nullptr) {
     return tls_scheduler->help_until([&] { return state.done(); }, &state,
                                      deadline);

@@ -1,4 +1,5 @@
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 
 #include "concur/deadlock.hpp"
@@ -32,19 +33,37 @@ bool LockWord::take_slow(const sys::Deadline& deadline,
     return taken || s == kContended;
   });
   if (taken) return true;
-  const bool watched = deadlock_detail::active();
-  if (watched) tracker.before_park(where, may_raise);
+  // A wait that closes a cycle never ends, and a short one closes none, so
+  // the detector hears of a wait only once it has lasted kUnwatchedSleep:
+  // the sleeps of a busy lock cost it nothing, and a deadlock is found
+  // that much later.
+  constexpr auto kUnwatchedSleep = std::chrono::milliseconds(1);
+  bool watched = false;
+  sys::Deadline first = deadline;
+  if (deadlock_detail::active()) {
+    const sys::Deadline soon = sys::Deadline::after(kUnwatchedSleep);
+    if (deadline.later_than(soon)) {
+      first = soon;
+      watched = true;
+    }
+  }
   // Mark the lock contended before sleeping so that give() wakes us. The
   // exchange also takes the lock if it was free (then we keep kContended:
   // other sleepers may exist). Acquire: as in try_take().
   taken = true;
+  bool told = false;
   while (state_.exchange(kContended, std::memory_order_acquire) != kUnlocked) {
-    if (!sys::futex_wait(state_, kContended, deadline)) {
-      taken = false;
-      break;
+    if (sys::futex_wait(state_, kContended, first)) continue;
+    if (watched && !told) {
+      tracker.before_park(where, may_raise);
+      told = true;
+      first = deadline;
+      continue;
     }
+    taken = false;
+    break;
   }
-  if (watched) tracker.after_park();
+  if (told) tracker.after_park();
   return taken;
 }
 

@@ -167,6 +167,11 @@ Registry& registry() {
   return *r;
 }
 
+// Bumped by every rename and fork (see thread_name_stamp()). Release:
+// pairs with the acquire there, so a reader that sees a bump finds the new
+// name behind the Thread's lock.
+std::atomic<std::uint64_t> renames{0};
+
 std::atomic<std::uint64_t> name_counter{0};
 std::string new_name(const char* prefix) {
   // Relaxed: the counter only has to hand out distinct numbers.
@@ -277,6 +282,7 @@ void after_fork_in_child() CONCUR_NO_THREAD_SAFETY_ANALYSIS {
                         std::memory_order_release);
   if (main.get() != self) main = self->shared_from_this();
   tls_current = self;
+  renames.fetch_add(1, std::memory_order_release);
   hook_mu.release();
   registry().unlock_after_fork();
 }
@@ -496,8 +502,11 @@ std::string Thread::name() const {
 }
 
 void Thread::set_name(std::string name) {
-  concur::ScopedLock guard(state_->mu);
-  state_->name = std::move(name);
+  {
+    concur::ScopedLock guard(state_->mu);
+    state_->name = std::move(name);
+  }
+  renames.fetch_add(1, std::memory_order_release);
 }
 
 bool Thread::daemon() const noexcept {
@@ -612,6 +621,12 @@ std::size_t stack_size(std::size_t size) {
 
 }  // namespace concur::threading
 
+std::uint64_t concur::threading_detail::thread_name_stamp() noexcept {
+  // Acquire: pairs with the release in Thread::set_name.
+  return threading::renames.load(std::memory_order_acquire) << 1 |
+         (threading::tls_current != nullptr ? 1 : 0);
+}
+
 std::string concur::threading_detail::known_thread_name() {
   threading::ThreadState* state = threading::tls_current;
   if (state == nullptr &&
@@ -619,6 +634,8 @@ std::string concur::threading_detail::known_thread_name() {
     // Acquire: pairs with the release in main_state().
     state = threading::main_state_made_whole.load(std::memory_order_acquire);
     if (state == nullptr) return {};  // being made: no name yet
+    // As current_state() does: the next call makes no system call.
+    threading::tls_current = state;
   }
   if (state == nullptr) {
     return "thread " + std::to_string(threading::kernel_tid());

@@ -20,6 +20,7 @@
 #include "common/sanitized.hpp"
 #include "concur/deadlock.hpp"
 #include "concur/errors.hpp"
+#include "concur/futures.hpp"
 #include "concur/threading.hpp"
 
 namespace {
@@ -233,6 +234,26 @@ TEST(Detector, AThreeLockCycleAcrossThreeThreadsNamesEveryLink) {
   EXPECT_THAT(got[0].message, testing::HasSubstr("thread \"t2\" holds lock b"));
 }
 
+TEST(Detector, AThreadRenamedAfterItsFirstLocksIsReportedByItsNewName) {
+  Reports reports(deadlock::Mode::kReport);
+  Lock a("a");
+  Lock b("b");
+  Lock c("c");
+  Thread t(ThreadOptions{.name = "before"}, [&] {
+    in_order(a, c);  // the detector reads the name here
+    concur::threading::current_thread().set_name("after");
+    in_order(b, a);
+  });
+  t.start();
+  t.join();
+  in_order(a, b);
+  const auto got = reports.of(deadlock::Finding::kLockOrderCycle);
+  ASSERT_EQ(got.size(), 1u);
+  ASSERT_EQ(got[0].cycle.size(), 2u);
+  EXPECT_EQ(got[0].cycle[0].thread, "MainThread");
+  EXPECT_EQ(got[0].cycle[1].thread, "after");
+}
+
 TEST(Detector, AnUnnamedLockIsNamedByWhereItWasMade) {
   Reports reports(deadlock::Mode::kReport);
   Lock a;
@@ -420,6 +441,50 @@ TEST(Misuse, JoiningTheCurrentThreadIsReportedAndRaises) {
   self.join();
   EXPECT_TRUE(raised.load());
   EXPECT_EQ(reports.of(deadlock::Finding::kJoinSelf).size(), 1u);
+}
+
+TEST(Misuse, ATaskWaitingForItsOwnFutureGetsDeadlockError) {
+  Reports reports(deadlock::Mode::kRaise);
+  concur::futures::ThreadPoolExecutor pool(1);
+  std::optional<concur::futures::Future<int>> self;
+  concur::threading::Event known;
+  auto future = pool.submit([&] {
+    known.wait();
+    return self->result();  // itself: could never finish
+  });
+  self = future;
+  known.set();
+  EXPECT_THROW(static_cast<void>(future.result()), concur::DeadlockError);
+  EXPECT_EQ(reports.of(deadlock::Finding::kWaitOnOwnFuture).size(), 1u);
+}
+
+TEST(Misuse, ATaskWaitingForATaskBeneathItOnItsWorkerGetsDeadlockError) {
+  Reports reports(deadlock::Mode::kRaise);
+  concur::futures::ThreadPoolExecutor pool(1);
+  std::optional<concur::futures::Future<int>> outer;
+  concur::threading::Event known;
+  auto future = pool.submit([&] {
+    known.wait();
+    // The inner task runs on this worker, nested in this wait, and waits
+    // for the outer one, which cannot go on until the inner one returns.
+    auto inner = pool.submit([&] { return outer->result(); });
+    return inner.result();
+  });
+  outer = future;
+  known.set();
+  EXPECT_THROW(static_cast<void>(future.result()), concur::DeadlockError);
+  EXPECT_EQ(reports.of(deadlock::Finding::kWaitOnOwnFuture).size(), 1u);
+}
+
+TEST(Misuse, WaitingForAnotherTasksFutureIsNoFinding) {
+  Reports reports(deadlock::Mode::kRaise);
+  concur::futures::ThreadPoolExecutor pool(2);
+  auto future = pool.submit([&] {
+    auto inner = pool.submit([] { return 41; });
+    return inner.result() + 1;
+  });
+  EXPECT_EQ(future.result(), 42);
+  EXPECT_TRUE(reports.take().empty());
 }
 
 TEST(Modes, OffWatchesNothing) {

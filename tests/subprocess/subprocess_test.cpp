@@ -468,27 +468,30 @@ TEST(Descriptors, OnlyPassedOnesReachTheChild) {
   ASSERT_GE(leaky, 3);
   int passed = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
   ASSERT_GE(passed, 3);
-  // The child lists its own descriptors (ls's directory one among them).
-  const std::string listed =
-      sp::check_output({"sh", "-c", "ls /proc/$$/fd | tr '\\n' ' '"});
-  EXPECT_EQ(listed.find(" " + std::to_string(leaky) + " "), std::string::npos)
-      << listed;
-  const std::string with_passed = sp::check_output(
-      {"sh", "-c", "ls /proc/$$/fd | tr '\\n' ' '"}, {.pass_fds = {passed}});
-  EXPECT_NE((" " + with_passed).find(" " + std::to_string(passed) + " "),
-            std::string::npos)
-      << with_passed;
+  // The shell lists its own descriptors while it waits for ls. No pipeline:
+  // the shell would hold the pipe's ends while ls looks, and the trailing
+  // `true` keeps the shell from exec'ing ls, whose directory would show up.
+  const auto child_fds = [](std::vector<int> pass) {
+    std::string listed = sp::check_output({"sh", "-c", "ls /proc/$$/fd; true"},
+                                          {.pass_fds = std::move(pass)});
+    std::replace(listed.begin(), listed.end(), '\n', ' ');
+    return " " + listed;
+  };
+  const auto lists = [](const std::string& fds, int fd) {
+    return fds.find(" " + std::to_string(fd) + " ") != std::string::npos;
+  };
+  const std::string none = child_fds({});
+  EXPECT_FALSE(lists(none, leaky)) << none;
+  EXPECT_TRUE(lists(none, 2)) << none;
+  const std::string with_passed = child_fds({passed});
+  EXPECT_TRUE(lists(with_passed, passed)) << with_passed;
+  EXPECT_FALSE(lists(with_passed, leaky)) << with_passed;
   // A descriptor below a passed one is closed too.
   const int high = ::fcntl(passed, F_DUPFD_CLOEXEC, 200);
   ASSERT_GT(high, leaky);
-  const std::string below = sp::check_output(
-      {"sh", "-c", "ls /proc/$$/fd | tr '\\n' ' '"}, {.pass_fds = {high}});
-  EXPECT_EQ((" " + below).find(" " + std::to_string(leaky) + " "),
-            std::string::npos)
-      << below;
-  EXPECT_NE((" " + below).find(" " + std::to_string(high) + " "),
-            std::string::npos)
-      << below;
+  const std::string below = child_fds({high});
+  EXPECT_FALSE(lists(below, leaky)) << below;
+  EXPECT_TRUE(lists(below, high)) << below;
   ::close(high);
   ::close(leaky);
   ::close(passed);

@@ -156,3 +156,15 @@ TEST(Deadline, PollTimeoutRoundsUpAndSaturates) {
 }
 
 }  // namespace
+
+TEST(Deadline, LaterThanOrdersNeverLast) {
+  const auto soon = concur::sys::Deadline::after(std::chrono::seconds(1));
+  const auto later = concur::sys::Deadline::after(std::chrono::hours(1));
+  const auto never = concur::sys::Deadline::never();
+  EXPECT_TRUE(later.later_than(soon));
+  EXPECT_FALSE(soon.later_than(later));
+  EXPECT_FALSE(soon.later_than(soon));
+  EXPECT_TRUE(never.later_than(later));
+  EXPECT_FALSE(later.later_than(never));
+  EXPECT_FALSE(never.later_than(never));
+}

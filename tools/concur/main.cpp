@@ -173,7 +173,7 @@ constexpr Scenario kScenarios[] = {
      {{4, "draw() with no lock.release()"}}},
     {"deadlock",
      Group::kDeadlock,
-     "transfers a->b and b->a: deadlock, then two cures",
+     "transfers a->b and b->a: deadlock, then three cures",
      {{4, "transfer(src, dst, amount)"}}},
     {"producer-consumer",
      Group::kCommunication,

@@ -66,7 +66,10 @@ class CONCUR_CAPABILITY("mutex") LockForms : public LockableForms<Derived> {
   bool acquire(
       concur::detail::CallSite where = concur::detail::CallSite::current())
       CONCUR_ACQUIRE() CONCUR_NO_THREAD_SAFETY_ANALYSIS {
-    static_cast<void>(until(sys::Deadline::never(), where));
+    // A constant, not a temporary: a temporary's address reaches the slow
+    // path, so the compiler writes it out on every call, fast path too.
+    static constexpr sys::Deadline kNever = sys::Deadline::never();
+    static_cast<void>(until(kNever, where));
     return true;
   }
   // Waits at most `timeout` (ValueError if negative); returns whether the

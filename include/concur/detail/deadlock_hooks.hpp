@@ -8,6 +8,7 @@
 #pragma once
 
 #include <atomic>
+
 #include "concur/detail/call_site.hpp"
 
 #include "concur/deadlock.hpp"
@@ -76,6 +77,12 @@ class LockTracker {
 
   const char* const name_;
   const concur::detail::CallSite site_;
+  // The thread holding the lock, as far as the detector knows. Kept in
+  // the lock, beside the word its holder has just taken, so that recording
+  // a hold moves no other cache line between cores. Written by the holder;
+  // relaxed: the detector's walkers read it under its mutex, after the
+  // holder published its own wait there (see detector.cpp).
+  std::atomic<ThreadRecord*> holder_{nullptr};
   // Acquire/release: the node is built before it is published here, and a
   // thread that finds it reads it whole.
   std::atomic<Node*> node_{nullptr};
@@ -102,6 +109,11 @@ class LockTracker {
 // caller then raises its own error, as it does with the detector off.
 void report_misuse(deadlock::Finding finding, const char* what,
                    concur::detail::CallSite where) noexcept;
+
+// A task of a thread pool about to wait for its own future (or for a task
+// it runs nested inside): reported, and in raise mode DeadlockError is
+// thrown instead of a wait that could never end.
+void report_wait_on_own_future();
 
 // At the end of a concur Thread's run, before join() can return: reports
 // the locks the thread still holds. (Other threads are seen at their exit.)

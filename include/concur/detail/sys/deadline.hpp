@@ -106,6 +106,10 @@ class Deadline {
   }
 
   bool is_never() const noexcept { return !finite_; }
+  // Whether this deadline comes after `other`; never() comes after all.
+  bool later_than(const Deadline& other) const noexcept {
+    return other.finite_ && (!finite_ || when_ > other.when_);
+  }
   bool expired() const noexcept { return finite_ && Clock::now() >= when_; }
   // Time left, zero once expired; meaningless for never().
   Clock::duration remaining() const noexcept {
