@@ -123,6 +123,9 @@ ABSL_BENCH = "peer_absl_bench"  # built only where abseil is installed
 PLAIN_LOCK = "Lock without the detector's hooks"
 ABSL_DETECTING = "absl::Mutex, deadlock detection on"
 
+GENERATOR = "concur_generator_bench"
+PY_GENERATOR = "generator_peer.py"
+
 QUEUE = "concur_queue_bench"
 PY_QUEUE = "queue_peer.py"
 MOODYCAMEL = "moodycamel::BlockingConcurrentQueue"
@@ -446,6 +449,24 @@ WORKLOADS = (
              peers=(Peer("raw pipes and poll", "communicate_100m/raw_pipe",
                          1.25),),
              python=PY_SUBPROCESS),
+    Workload(name="generator_next",
+             what="next() of a Generator<int64_t> counting up",
+             binary=GENERATOR, concur="generator_next/concur",
+             python=PY_GENERATOR, max_ns=3.0, limit="limit: 3 ns (g++ 12)"),
+    Workload(name="generator_range_for",
+             what="one step of a range-for over the same generator",
+             binary=GENERATOR, concur="generator_range_for/concur",
+             python=PY_GENERATOR),
+    Workload(name="generator_yield_from_1",
+             what="next() through one generator delegating with yield_from",
+             binary=GENERATOR, concur="generator_yield_from_1/concur",
+             python=PY_GENERATOR),
+    Workload(name="generator_yield_from_100",
+             what="next() through a chain of 100 delegating generators",
+             binary=GENERATOR, concur="generator_yield_from_100/concur",
+             peers=(Peer("the same, 1 deep", "generator_yield_from_1/concur",
+                         2.0),),
+             python=PY_GENERATOR),
 )
 
 

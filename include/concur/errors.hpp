@@ -32,10 +32,12 @@
 //    |    |    +-- PermissionError          EACCES, EPERM
 //    |    |    +-- ProcessLookupError       ESRCH
 //    |    |    +-- TimeoutError             ETIMEDOUT
+//    |    +-- StopIteration            a Generator's next() past its end
 //    |    +-- queue::Empty, queue::Full, queue::ShutDown
 //    |    +-- futures::CancelledError, futures::InvalidStateError
 //    +-- SystemExit                   sys::exit(code)
-//    +-- (control flow: asyncio's CancelledError, a generator's GeneratorExit)
+//    +-- GeneratorExit                thrown into a Generator by close()
+//    +-- (control flow: asyncio's CancelledError)
 //
 // Errors are what a program handles; control flow is how concur unwinds a
 // coroutine or a generator that is being cancelled or closed. Only Error
@@ -156,6 +158,21 @@ CONCUR_DEFINE_ERROR(ProcessLookupError, OSError);
 // An operation that did not finish in time. As in Python, an OSError: the
 // timeouts concur measures itself carry no errno; ETIMEDOUT maps here too.
 CONCUR_DEFINE_ERROR(TimeoutError, OSError);
+
+// A Generator's next() or send() after its last value, as Python's
+// StopIteration from next(gen). A generator body that lets one escape gets
+// RuntimeError instead ("generator raised StopIteration"), as since Python
+// 3.7, so that it cannot end a loop that drives it by mistake.
+CONCUR_DEFINE_ERROR(StopIteration, Error);
+
+// Thrown into a suspended Generator, at its co_yield, by close() (and by
+// the destructor of one still suspended), so that the body's cleanup runs.
+// Not an Error: `catch (const concur::Error&)` in the body lets it pass.
+class GeneratorExit : public BaseException {
+ public:
+  GeneratorExit() : BaseException("") {}
+  CONCUR_ERROR_TYPE_NAME(GeneratorExit)
+};
 
 // Thrown by sys::exit(code) (<concur/sys.hpp>) to end a thread's target or
 // a multiprocessing child's run() with an exit code, as Python's
