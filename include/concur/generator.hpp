@@ -211,7 +211,7 @@ class [[nodiscard]] Generator {
     // At the root, as the leaf's co_yield returns: throws what throw_()
     // or close() put there, else hands over the sent value.
     SentType resumed() {
-      if (pending_) std::rethrow_exception(std::exchange(pending_, nullptr));
+      if (pending_) Generator::rethrow(pending_);
       if constexpr (!std::is_void_v<Send>) return std::exchange(sent_, {});
     }
 
@@ -337,9 +337,7 @@ class [[nodiscard]] Generator {
   // nothing but mark it closed.
   void close() {
     if (!handle_) return;
-    if (state_ == GeneratorState::kRunning) {
-      throw ValueError("generator already executing");
-    }
+    if (state_ == GeneratorState::kRunning) fail_running();
     if (state_ != GeneratorState::kSuspended) {
       state_ = GeneratorState::kClosed;
       return;
@@ -370,11 +368,24 @@ class [[nodiscard]] Generator {
 
   T* value() const noexcept { return handle_.promise().value_; }
 
+  // The throws live out of line, so that the steps around them inline.
+  [[noreturn, gnu::cold, gnu::noinline]] static void fail_empty() {
+    throw ValueError("an empty (moved-from) Generator");
+  }
+  [[noreturn, gnu::cold, gnu::noinline]] static void fail_running() {
+    throw ValueError("generator already executing");
+  }
+  [[noreturn, gnu::cold, gnu::noinline]] static void fail_stopped() {
+    throw StopIteration("");
+  }
+  [[noreturn, gnu::cold, gnu::noinline]] static void rethrow(
+      std::exception_ptr& error) {
+    std::rethrow_exception(std::exchange(error, nullptr));
+  }
+
   void check_resumable() const {
-    if (!handle_) throw ValueError("an empty (moved-from) Generator");
-    if (state_ == GeneratorState::kRunning) {
-      throw ValueError("generator already executing");
-    }
+    if (!handle_) fail_empty();
+    if (state_ == GeneratorState::kRunning) fail_running();
   }
 
   // Runs the body to its next value; false once it has ended.
@@ -385,7 +396,7 @@ class [[nodiscard]] Generator {
     return state_ != GeneratorState::kClosed;
   }
   void step_to_value() {
-    if (!step_if_open()) throw StopIteration("");
+    if (!step_if_open()) fail_stopped();
   }
 
   // Resumes the leaf until one co_yield gives a value or the root ends.
@@ -403,8 +414,7 @@ class [[nodiscard]] Generator {
       return;
     }
     state_ = GeneratorState::kClosed;
-    if (root.error_)
-      std::rethrow_exception(std::exchange(root.error_, nullptr));
+    if (root.error_) rethrow(root.error_);
   }
 
   Handle handle_ = nullptr;
