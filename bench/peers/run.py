@@ -81,6 +81,9 @@ class Workload:
     # Target against Python: concur / Python time at most this (a row of
     # its own, "Python").
     python_max_ratio: float | None = None
+    # What the numbers are: "ns" per operation, or "B" (bytes, read from a
+    # counter whose name ends in _bytes; lower is better all the same).
+    unit: str = "ns"
 
 
 THREADING = "concur_threading_bench"
@@ -123,6 +126,8 @@ ABSL_BENCH = "peer_absl_bench"  # built only where abseil is installed
 PLAIN_LOCK = "Lock without the detector's hooks"
 ABSL_DETECTING = "absl::Mutex, deadlock detection on"
 
+ASYNCIO = "concur_asyncio_bench"
+PY_ASYNCIO = "asyncio_peer.py"
 GENERATOR = "concur_generator_bench"
 PY_GENERATOR = "generator_peer.py"
 
@@ -467,6 +472,38 @@ WORKLOADS = (
              peers=(Peer("the same, 1 deep", "generator_yield_from_1/concur",
                          2.0),),
              python=PY_GENERATOR),
+    Workload(name="asyncio_gather_sleep0",
+             what="100,000 tasks gathered, each sleep(0), per task",
+             binary=ASYNCIO, concur="asyncio_gather_sleep0/concur",
+             python=PY_ASYNCIO, max_ns=200.0, limit="limit: 0.2 us a task"),
+    Workload(name="asyncio_idle_task_bytes",
+             what="memory of a task waiting on an Event, its frame included",
+             binary=ASYNCIO,
+             concur="asyncio_idle_task_bytes/concur:idle_task_bytes",
+             peers=(Peer("the task's state alone",
+                         "asyncio_idle_task_bytes/concur:task_state_bytes",
+                         None),),
+             python=PY_ASYNCIO, unit="B"),
+    Workload(name="asyncio_sleep0",
+             what="one task's sleep(0): a pass of the loop",
+             binary=ASYNCIO, concur="asyncio_sleep0/concur",
+             python=PY_ASYNCIO),
+    Workload(name="asyncio_create_task",
+             what="create_task of a coroutine returning at once, awaited",
+             binary=ASYNCIO, concur="asyncio_create_task/concur",
+             python=PY_ASYNCIO),
+    Workload(name="asyncio_await_coroutine",
+             what="await of a coroutine returning at once, in the task",
+             binary=ASYNCIO, concur="asyncio_await_coroutine/concur",
+             python=PY_ASYNCIO),
+    Workload(name="asyncio_call_soon",
+             what="one call_soon callback run by the loop",
+             binary=ASYNCIO, concur="asyncio_call_soon/concur",
+             python=PY_ASYNCIO),
+    Workload(name="asyncio_queue",
+             what="one item through a Queue(64) between two tasks",
+             binary=ASYNCIO, concur="asyncio_queue/concur",
+             python=PY_ASYNCIO),
 )
 
 
@@ -596,7 +633,8 @@ def run_binary(path: Path, names: list[str], settings: dict, run: Run) -> None:
             ns /= entry.get("ops_per_iteration", 1)
             samples.setdefault(name, []).append(ns)
             for key, value in entry.items():
-                if key.endswith("_ns") and isinstance(value, (int, float)):
+                if key.endswith(("_ns", "_bytes")) and \
+                        isinstance(value, (int, float)):
                     samples.setdefault(f"{name}:{key}", []).append(value)
     for name, values in samples.items():
         run.cpp[name] = {"binary": path.name, **summarize(values)}
@@ -788,6 +826,7 @@ def evaluate(workloads: list[Workload], run: Run) -> list[dict]:
             rows.append({
                 "workload": w.name,
                 "what": w.what,
+                "unit": w.unit,
                 "concur_ns": concur,
                 "peer": peer.label if peer else None,
                 "peer_benchmark": peer.benchmark or None if peer else None,
@@ -813,6 +852,10 @@ def format_ns(ns: float | None) -> str:
     return f"{value:.{decimals}f} {unit}"
 
 
+def format_bytes(n: float | None) -> str:
+    return "n/a" if n is None else f"{n:.0f} B"
+
+
 def format_ratio(r: float | None) -> str:
     return "n/a" if r is None else f"{r:.2f}x"
 
@@ -824,9 +867,10 @@ def print_table(rows: list[dict], run: Run) -> None:
     for row in rows:
         met = {True: "yes", False: "NO", None: "n/a"}[row["met"]]
         target = row["max_ratio"]
-        lines.append((row["workload"], format_ns(row["concur_ns"]),
-                      row["peer"] or "-", format_ns(row["peer_ns"]),
-                      format_ns(row["python_ns"]),
+        fmt = format_bytes if row["unit"] == "B" else format_ns
+        lines.append((row["workload"], fmt(row["concur_ns"]),
+                      row["peer"] or "-", fmt(row["peer_ns"]),
+                      fmt(row["python_ns"]),
                       format_ratio(row["concur_over_peer"]),
                       format_ratio(row["python_over_concur"]),
                       "-" if target is None else f"<= {target:.2f}x", met))

@@ -35,9 +35,11 @@
 //    |    +-- StopIteration            a Generator's next() past its end
 //    |    +-- queue::Empty, queue::Full, queue::ShutDown
 //    |    +-- futures::CancelledError, futures::InvalidStateError
+//    |    +-- ExceptionGroup           errors raised together (TaskGroup)
+//    +-- BaseExceptionGroup           the same, with one not an Error
 //    +-- SystemExit                   sys::exit(code)
 //    +-- GeneratorExit                thrown into a Generator by close()
-//    +-- (control flow: asyncio's CancelledError)
+//    +-- asyncio::CancelledError      thrown into a cancelled task
 //
 // Errors are what a program handles; control flow is how concur unwinds a
 // coroutine or a generator that is being cancelled or closed. Only Error
@@ -59,6 +61,7 @@
 #include <exception>
 #include <string>
 #include <utility>
+#include <vector>
 
 namespace concur {
 
@@ -188,6 +191,44 @@ class SystemExit : public BaseException {
  private:
   int code_;
 };
+
+// Several exceptions raised together, each kept whole (Python's
+// ExceptionGroup): a TaskGroup whose tasks failed. what() is "MESSAGE (N
+// sub-exceptions)", as Python's str().
+//
+// Differences from Python: ExceptionGroup is an Error and
+// BaseExceptionGroup a BaseException, two unrelated classes (a C++ class
+// cannot be both without two BaseException bases); a group holds
+// BaseExceptionGroup only when one of its exceptions is not an Error.
+class ExceptionGroup : public Error {
+ public:
+  ExceptionGroup(const std::string& message,
+                 std::vector<std::exception_ptr> exceptions);
+  CONCUR_ERROR_TYPE_NAME(ExceptionGroup)
+  const std::vector<std::exception_ptr>& exceptions() const noexcept {
+    return exceptions_;
+  }
+
+ private:
+  std::vector<std::exception_ptr> exceptions_;
+};
+class BaseExceptionGroup : public BaseException {
+ public:
+  BaseExceptionGroup(const std::string& message,
+                     std::vector<std::exception_ptr> exceptions);
+  CONCUR_ERROR_TYPE_NAME(BaseExceptionGroup)
+  const std::vector<std::exception_ptr>& exceptions() const noexcept {
+    return exceptions_;
+  }
+
+ private:
+  std::vector<std::exception_ptr> exceptions_;
+};
+// Throws ExceptionGroup(message, exceptions), or BaseExceptionGroup if one
+// of them is a concur BaseException that is not an Error (CancelledError,
+// SystemExit); foreign exceptions count as errors.
+[[noreturn]] void throw_exception_group(
+    const std::string& message, std::vector<std::exception_ptr> exceptions);
 
 // Throws the OSError subclass that Python maps `errnum` to (OSError itself
 // for the others), carrying `filename` if given.

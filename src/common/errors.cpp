@@ -78,3 +78,42 @@ void throw_os_error(int errnum, std::string filename) {
 }
 
 }  // namespace concur
+
+namespace concur {
+
+namespace {
+
+std::string group_text(const std::string& message, std::size_t n) {
+  return message + " (" + std::to_string(n) +
+         (n == 1 ? " sub-exception)" : " sub-exceptions)");
+}
+
+}  // namespace
+
+ExceptionGroup::ExceptionGroup(const std::string& message,
+                               std::vector<std::exception_ptr> exceptions)
+    : Error(group_text(message, exceptions.size())),
+      exceptions_(std::move(exceptions)) {}
+
+BaseExceptionGroup::BaseExceptionGroup(
+    const std::string& message, std::vector<std::exception_ptr> exceptions)
+    : BaseException(group_text(message, exceptions.size())),
+      exceptions_(std::move(exceptions)) {}
+
+void throw_exception_group(const std::string& message,
+                           std::vector<std::exception_ptr> exceptions) {
+  for (const auto& e : exceptions) {
+    try {
+      std::rethrow_exception(e);
+    } catch (const Error&) {
+      continue;
+    } catch (const BaseException&) {
+      throw BaseExceptionGroup(message, std::move(exceptions));
+    } catch (...) {
+      continue;  // a foreign exception: an error, as far as Python knows
+    }
+  }
+  throw ExceptionGroup(message, std::move(exceptions));
+}
+
+}  // namespace concur

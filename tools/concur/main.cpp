@@ -296,6 +296,10 @@ constexpr Scenario kScenarios[] = {
      Group::kSubprocess,
      "subprocess.call of a command, and its exit code",
      {{2, "subprocess.call(['nslookup', 'www.python.org'])"}}},
+    {"hello-coroutines",
+     Group::kAsyncio,
+     "two hello() coroutines sleep 2 s at once: one sleep in all",
+     {{1, "hello() with @asyncio.coroutine, and with async def"}}},
     {"courier",
      Group::kAsyncio,
      "a courier coroutine driven by send(), and its states",
@@ -319,9 +323,6 @@ struct Unported {
 };
 
 constexpr Unported kNotYetPorted[] = {
-    {Group::kAsyncio,
-     "two hello() coroutines sleep 2 s at once",
-     {{1, "hello() with @asyncio.coroutine, and with async def"}}},
     {Group::kAsyncio,
      "the headers of three web sites, fetched at once",
      {{1, "wget(host) with asyncio.open_connection"}}},

@@ -1,0 +1,130 @@
+#!/usr/bin/env python3
+"""Python's asyncio on the workloads of bench/asyncio_bench.cpp.
+
+asyncio_gather_sleep0 gathers 100,000 tasks that each sleep(0), per task;
+asyncio_sleep0 is one task's sleep(0); asyncio_create_task creates a task
+and awaits it; asyncio_await_coroutine awaits a coroutine that returns at
+once; asyncio_call_soon is one call_soon callback; asyncio_queue is one
+item through a Queue(64) between two tasks. asyncio_idle_task_bytes is the
+memory of a task waiting on an Event (tracemalloc), reported as ns_per_op
+for the harness's format and as bytes_per_task.
+
+Prints one JSON object on stdout, in the format of threading_peer.py.
+"""
+
+import asyncio
+import time
+import tracemalloc
+
+import peer_harness
+
+GATHERED = 100_000
+
+
+def in_loop(make):
+    def run(n):
+        return asyncio.run(make(n))
+    return run
+
+
+async def gather_sleep0(n):
+    rounds = max(1, n // GATHERED)
+
+    async def one_pass():
+        await asyncio.sleep(0)
+
+    start = time.perf_counter_ns()
+    for _ in range(rounds):
+        await asyncio.gather(*[one_pass() for _ in range(GATHERED)])
+    return time.perf_counter_ns() - start, rounds * GATHERED
+
+
+async def sleep0(n):
+    start = time.perf_counter_ns()
+    for _ in range(n):
+        await asyncio.sleep(0)
+    return time.perf_counter_ns() - start, n
+
+
+async def child():
+    return 1
+
+
+async def create_task(n):
+    start = time.perf_counter_ns()
+    for _ in range(n):
+        await asyncio.create_task(child())
+    return time.perf_counter_ns() - start, n
+
+
+async def await_coroutine(n):
+    start = time.perf_counter_ns()
+    for _ in range(n):
+        await child()
+    return time.perf_counter_ns() - start, n
+
+
+async def call_soon(n):
+    loop = asyncio.get_running_loop()
+    done = loop.create_future()
+    left = n
+
+    def callback():
+        nonlocal left
+        left -= 1
+        if left == 0:
+            done.set_result(None)
+
+    start = time.perf_counter_ns()
+    for _ in range(n):
+        loop.call_soon(callback)
+    await done
+    return time.perf_counter_ns() - start, n
+
+
+async def queue(n):
+    q = asyncio.Queue(64)
+
+    async def consume():
+        for _ in range(n):
+            await q.get()
+
+    start = time.perf_counter_ns()
+    consumer = asyncio.create_task(consume())
+    for i in range(n):
+        await q.put(i)
+    await consumer
+    return time.perf_counter_ns() - start, n
+
+
+async def idle_bytes(n):
+    event = asyncio.Event()
+
+    async def idle():
+        await event.wait()
+
+    tracemalloc.start()
+    before = tracemalloc.get_traced_memory()[0]
+    tasks = [asyncio.create_task(idle()) for _ in range(n)]
+    await asyncio.sleep(0)
+    after = tracemalloc.get_traced_memory()[0]
+    tracemalloc.stop()
+    event.set()
+    await asyncio.gather(*tasks)
+    # The harness divides elapsed by operations: report bytes that way.
+    return (after - before), n
+
+
+WORKLOADS = {
+    "asyncio_gather_sleep0": (in_loop(gather_sleep0), GATHERED),
+    "asyncio_sleep0": (in_loop(sleep0), 500_000),
+    "asyncio_create_task": (in_loop(create_task), 200_000),
+    "asyncio_await_coroutine": (in_loop(await_coroutine), 1_000_000),
+    "asyncio_call_soon": (in_loop(call_soon), 500_000),
+    "asyncio_queue": (in_loop(queue), 200_000),
+    "asyncio_idle_task_bytes": (in_loop(idle_bytes), 20_000),
+}
+
+
+if __name__ == "__main__":
+    peer_harness.main(__doc__.splitlines()[0], WORKLOADS)
