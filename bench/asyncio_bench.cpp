@@ -12,6 +12,7 @@
 
 #include "benchmark/benchmark.h"
 #include "concur/asyncio.hpp"
+#include "peers/echo_workloads.hpp"
 
 namespace {
 
@@ -152,5 +153,74 @@ void asyncio_queue(benchmark::State& state) {
   state.counters["ops_per_iteration"] = kItems;
 }
 BENCHMARK(asyncio_queue)->Name("asyncio_queue/concur")->UseRealTime();
+
+}  // namespace
+
+// --- echo over loopback TCP (peers/echo_workloads.hpp)
+// -------------------------
+
+namespace {
+
+namespace ew = concur_bench::echo_workloads;
+
+asyncio::Task<void> echo_session(asyncio::StreamReader reader,
+                                 asyncio::StreamWriter writer) {
+  for (;;) {
+    std::string data = co_await reader.read(64 * 1024);
+    if (data.empty()) break;
+    writer.write(data);
+    co_await writer.drain();
+  }
+  writer.close();
+}
+
+asyncio::Task<void> echo_client(int port, int rounds) {
+  asyncio::Connection c = co_await asyncio::open_connection("127.0.0.1", port);
+  const std::string message(ew::kMessageBytes, 'm');
+  for (int i = 0; i < rounds; ++i) {
+    c.writer.write(message);
+    std::string back = co_await c.reader.readexactly(message.size());
+    benchmark::DoNotOptimize(back.data());
+  }
+  c.writer.close();
+  co_await c.writer.wait_closed();
+}
+
+asyncio::Task<void> echo_run(benchmark::State* state, int connections,
+                             int rounds) {
+  asyncio::Server server =
+      co_await asyncio::start_server(echo_session, "127.0.0.1", 0);
+  const int port = server.sockets().at(0).port;
+  for (auto _ : *state) {
+    const auto start = std::chrono::steady_clock::now();
+    std::vector<asyncio::Task<void>> clients;
+    for (int i = 0; i < connections; ++i) {
+      clients.push_back(echo_client(port, rounds));
+    }
+    co_await asyncio::gather(std::move(clients));
+    state->SetIterationTime(
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start)
+            .count());
+  }
+  server.close();
+  co_await server.wait_closed();
+  state->counters["ops_per_iteration"] = connections * rounds;
+}
+
+void asyncio_echo_1(benchmark::State& state) {
+  asyncio::run(echo_run(&state, 1, ew::kRoundsOne));
+}
+BENCHMARK(asyncio_echo_1)
+    ->Name("asyncio_echo_1/concur")
+    ->UseManualTime()
+    ->Unit(benchmark::kMillisecond);
+
+void asyncio_echo_100(benchmark::State& state) {
+  asyncio::run(echo_run(&state, ew::kConnections, ew::kRoundsEach));
+}
+BENCHMARK(asyncio_echo_100)
+    ->Name("asyncio_echo_100/concur")
+    ->UseManualTime()
+    ->Unit(benchmark::kMillisecond);
 
 }  // namespace

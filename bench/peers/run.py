@@ -127,6 +127,8 @@ PLAIN_LOCK = "Lock without the detector's hooks"
 ABSL_DETECTING = "absl::Mutex, deadlock detection on"
 
 ASYNCIO = "concur_asyncio_bench"
+ASIO_ECHO = "peer_asio_echo_bench"  # g++ builds only
+UVLOOP = "uvloop_peer.py"  # a Python peer run by Debian's python3
 PY_ASYNCIO = "asyncio_peer.py"
 GENERATOR = "concur_generator_bench"
 PY_GENERATOR = "generator_peer.py"
@@ -484,6 +486,20 @@ WORKLOADS = (
                          "asyncio_idle_task_bytes/concur:task_state_bytes",
                          None),),
              python=PY_ASYNCIO, unit="B"),
+    Workload(name="asyncio_echo_1",
+             what="echo round trip of 64 bytes, one connection, one loop",
+             binary=ASYNCIO, concur="asyncio_echo_1/concur",
+             peers=(Peer("Asio C++20 coroutines", "asyncio_echo_1/asio", 1.0,
+                         ASIO_ECHO),
+                    Peer("uvloop", "asyncio_echo_1/uvloop", None, UVLOOP)),
+             python=PY_ASYNCIO, python_max_ratio=1 / 3),
+    Workload(name="asyncio_echo_100",
+             what="echo round trips on 100 connections, one loop, per trip",
+             binary=ASYNCIO, concur="asyncio_echo_100/concur",
+             peers=(Peer("Asio C++20 coroutines", "asyncio_echo_100/asio", 1.0,
+                         ASIO_ECHO),
+                    Peer("uvloop", "asyncio_echo_100/uvloop", 1.0, UVLOOP)),
+             python=PY_ASYNCIO),
     Workload(name="asyncio_sleep0",
              what="one task's sleep(0): a pass of the loop",
              binary=ASYNCIO, concur="asyncio_sleep0/concur",
@@ -667,6 +683,39 @@ def run_python(script: str, workloads: list[str], settings: dict,
         run.python[name] = {"script": script, **summarize(samples)}
 
 
+# Peers written in Python on a library Debian packages for its own Python
+# (python3-uvloop): run by /usr/bin/python3, where those packages load,
+# and read as C++ peers are, "WORKLOAD/IMPLEMENTATION".
+DEBIAN_PYTHON = "/usr/bin/python3"
+
+
+def run_python_peer(script: str, names: list[str], settings: dict,
+                    run: Run) -> None:
+    workloads = sorted({n.split("/")[0] for n in names})
+    command = [DEBIAN_PYTHON, str(PYTHON_DIR / script)]
+    command += [arg for w in workloads for arg in ("--only", w)]
+    if settings["quick"]:
+        command.append("--quick")
+    progress(f"running {script}: {len(workloads)} workloads")
+    try:
+        done = subprocess.run(command, stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, text=True,
+                              timeout=settings["timeout"], check=False)
+    except (OSError, subprocess.TimeoutExpired) as error:
+        run.failures.append(f"{script}: {error}")
+        return
+    if done.returncode != 0:
+        run.notes.append(f"{script} could not run ({done.stderr.strip()[-200:]}); "
+                         "its peers are n/a")
+        return
+    report = json.loads(done.stdout)
+    for name in names:
+        result = report.get("workloads", {}).get(name.split("/")[0])
+        if result is not None:
+            samples = result.get("samples_ns_per_op") or [result["ns_per_op"]]
+            run.cpp[name] = {"binary": script, **summarize(samples)}
+
+
 def newest_mtime(paths: list[Path]) -> float:
     """The latest modification time among `paths` and the files under them."""
     newest = 0.0
@@ -784,7 +833,9 @@ def measure(workloads: list[Workload], bench_dir: Path, settings: dict,
         path = bench_dir / binary
         if binary in skip:
             continue  # build_peers said why
-        if path.is_file():
+        if binary.endswith(".py"):
+            run_python_peer(binary, names, settings, run)
+        elif path.is_file():
             run_binary(path, names, settings, run)
         elif binary in concur_binaries:
             run.failures.append(f"{path} is missing: build the concur_bench "

@@ -16,6 +16,7 @@
 //    |    +-- ValueError
 //    |    +-- TypeError
 //    |    +-- EOFError
+//    |    |    +-- asyncio::IncompleteReadError
 //    |    +-- OSError                 errnum(), strerror(), filename()
 //    |    |    +-- BlockingIOError          EAGAIN, EALREADY, EINPROGRESS
 //    |    |    +-- ChildProcessError        ECHILD

@@ -389,6 +389,15 @@ bool WaitList::pop_first() noexcept {
   return true;
 }
 
+bool WaitList::resume_first() noexcept {
+  Waiter* w = head_;
+  if (w == nullptr || w->woken_) return false;
+  unlink(w);
+  w->woken_ = true;
+  w->task_->resume_waiting();
+  return true;
+}
+
 // --- awaiters ----------------------------------------------------------------
 
 bool CoreAwaiter::await_suspend(std::coroutine_handle<> /*unused*/) {

@@ -21,6 +21,7 @@
 
 #include "asyncio/loop_registry.hpp"
 #include "common/exception_type.hpp"
+#include "common/fork.hpp"
 #include "concur/asyncio/events.hpp"
 #include "concur/futures.hpp"
 #include "sys/fd.hpp"
@@ -31,6 +32,18 @@ namespace {
 
 // The running loop of this thread (Python's _get_running_loop()).
 constinit thread_local asyncio::EventLoop* tls_running_loop = nullptr;
+// This thread's default loop (get_event_loop()).
+thread_local std::unique_ptr<asyncio::EventLoop> tls_default_loop;
+
+// A forked child starts with no running loop, as Python's: the parent's
+// loops share their epoll and eventfd with the parent, so the child must
+// never run them (nor close them: their objects are left to the child's
+// exit).
+void forget_loops_in_child() {
+  tls_running_loop = nullptr;
+  tls_current_task = nullptr;
+  (void)tls_default_loop.release();
+}
 
 using Clock = std::chrono::steady_clock;
 
@@ -129,15 +142,16 @@ void unregister_loop(const asyncio::EventLoop* loop) noexcept {
   loops.erase(std::remove(loops.begin(), loops.end(), loop), loops.end());
 }
 
+bool loop_alive(const asyncio::EventLoop* loop) noexcept {
+  if (loop == nullptr) return false;
+  std::lock_guard lock(registry_mutex());
+  const auto& loops = registry();
+  return std::find(loops.begin(), loops.end(), loop) != loops.end();
+}
+
 void report_to_loop(asyncio::EventLoop* loop, const char* message,
                     std::exception_ptr error, const std::string& object) {
-  bool alive = false;
-  if (loop != nullptr) {
-    std::lock_guard lock(registry_mutex());
-    const auto& loops = registry();
-    alive = std::find(loops.begin(), loops.end(), loop) != loops.end();
-  }
-  if (alive) {
+  if (loop_alive(loop)) {
     loop->call_exception_handler({message, std::move(error), object});
     return;
   }
@@ -200,6 +214,11 @@ EventLoop::EventLoop() : impl_(std::make_unique<LoopImpl>()) {
   e.data.fd = ev;
   if (::epoll_ctl(ep, EPOLL_CTL_ADD, ev, &e) != 0) throw_os_error(errno);
   asyncio_detail::register_loop(this);
+  static std::once_flag fork_handlers;
+  std::call_once(fork_handlers, [] {
+    detail::at_fork(detail::ForkOrder::kAsyncio,
+                    {nullptr, nullptr, &asyncio_detail::forget_loops_in_child});
+  });
 }
 
 EventLoop::~EventLoop() {
@@ -579,7 +598,7 @@ EventLoop* running_loop() noexcept { return tls_running_loop; }
 
 EventLoop& get_event_loop() {
   if (tls_running_loop != nullptr) return *tls_running_loop;
-  static thread_local std::unique_ptr<EventLoop> default_loop;
+  auto& default_loop = asyncio_detail::tls_default_loop;
   if (!default_loop) default_loop = std::make_unique<EventLoop>();
   return *default_loop;
 }

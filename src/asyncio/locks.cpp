@@ -209,14 +209,17 @@ Task<std::size_t> Barrier::wait() {
 }
 
 Task<void> Barrier::block() {
-  co_await cond_.wait_for([this] {
+  // The predicate is made apart from the co_await (see asyncio.hpp).
+  auto unblocked = cond_.wait_for([this] {
     return state_ != State::kDraining && state_ != State::kResetting;
   });
+  co_await unblocked;
   if (state_ == State::kBroken) throw BrokenBarrierError("Barrier aborted");
 }
 
 Task<void> Barrier::wait_round() {
-  co_await cond_.wait_for([this] { return state_ != State::kFilling; });
+  auto released = cond_.wait_for([this] { return state_ != State::kFilling; });
+  co_await released;
   if (state_ == State::kBroken || state_ == State::kResetting) {
     throw BrokenBarrierError("Barrier aborted");
   }

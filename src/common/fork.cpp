@@ -9,7 +9,7 @@ namespace concur::detail {
 
 namespace {
 
-constexpr int kSlots = static_cast<int>(ForkOrder::kDeadlock) + 1;
+constexpr int kSlots = static_cast<int>(ForkOrder::kAsyncio) + 1;
 
 // A pthread mutex, not a concur Lock: it is taken inside pthread_atfork's
 // handlers, and it orders registration against a fork in another thread.

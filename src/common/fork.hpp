@@ -28,6 +28,7 @@ enum class ForkOrder {
   kForkserver,    // the connection to the forkserver
   kSubprocess,    // the subprocess reaper's orphans
   kDeadlock,      // the deadlock detector's graphs (taken by every lock)
+  kAsyncio,       // the forking thread's running loop and task (child only)
 };
 
 struct ForkHandlers {

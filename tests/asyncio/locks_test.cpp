@@ -114,7 +114,8 @@ TEST(Event, SetWakesEveryWaiter) { asyncio::run(event_case()); }
 asyncio::Task<void> cond_waiter(asyncio::Condition* c, int* ready,
                                 std::vector<int>* got, int id) {
   co_await c->acquire();
-  co_await c->wait_for([ready] { return *ready > 0; });
+  auto ready_now = c->wait_for([ready] { return *ready > 0; });
+  co_await ready_now;
   --*ready;
   got->push_back(id);
   EXPECT_TRUE(c->locked());

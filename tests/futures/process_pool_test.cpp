@@ -19,6 +19,7 @@
 #include <gtest/gtest.h>
 
 #include "common/sanitized.hpp"
+#include "common/open_fds.hpp"
 #include "concur/futures.hpp"
 #include "concur/multiprocessing.hpp"
 #include "concur/sys.hpp"
@@ -108,14 +109,7 @@ struct TestPipe {
   int fds[2] = {-1, -1};
 };
 
-std::size_t open_descriptors() {
-  std::size_t n = 0;
-  for ([[maybe_unused]] const auto& entry :
-       std::filesystem::directory_iterator("/proc/self/fd")) {
-    ++n;
-  }
-  return n;
-}
+std::size_t open_descriptors() { return concur::testing::open_fds().size(); }
 
 // Whether the future completes within a generous bound: a pending one is a
 // lost future.

@@ -20,6 +20,7 @@
 #include <gtest/gtest.h>
 
 #include "common/sanitized.hpp"
+#include "common/open_fds.hpp"
 #include "concur/subprocess.hpp"
 #include "concur/threading.hpp"
 
@@ -28,17 +29,7 @@ namespace {
 using namespace std::chrono_literals;
 namespace sp = concur::subprocess;
 
-std::vector<int> open_fds() {
-  std::vector<int> fds;
-  DIR* dir = ::opendir("/proc/self/fd");
-  const int own = ::dirfd(dir);
-  while (dirent* entry = ::readdir(dir)) {
-    if (entry->d_name[0] != '.') fds.push_back(std::atoi(entry->d_name));
-  }
-  ::closedir(dir);
-  fds.erase(std::remove(fds.begin(), fds.end(), own), fds.end());
-  return fds;
-}
+using concur::testing::open_fds;
 
 bool has_zombie() {
   siginfo_t info{};

@@ -300,6 +300,10 @@ constexpr Scenario kScenarios[] = {
      Group::kAsyncio,
      "two hello() coroutines sleep 2 s at once: one sleep in all",
      {{1, "hello() with @asyncio.coroutine, and with async def"}}},
+    {"header-fetch",
+     Group::kAsyncio,
+     "the headers of three web sites, fetched at once by coroutines",
+     {{1, "wget(host) with asyncio.open_connection"}}},
     {"courier",
      Group::kAsyncio,
      "a courier coroutine driven by send(), and its states",
@@ -323,9 +327,6 @@ struct Unported {
 };
 
 constexpr Unported kNotYetPorted[] = {
-    {Group::kAsyncio,
-     "the headers of three web sites, fetched at once",
-     {{1, "wget(host) with asyncio.open_connection"}}},
     {Group::kResponsiveness,
      "a 10 s download freezes a tkinter window",
      {{1, "download() in tkinter's main loop (twice)"}}},

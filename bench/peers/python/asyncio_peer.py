@@ -7,7 +7,10 @@ and awaits it; asyncio_await_coroutine awaits a coroutine that returns at
 once; asyncio_call_soon is one call_soon callback; asyncio_queue is one
 item through a Queue(64) between two tasks. asyncio_idle_task_bytes is the
 memory of a task waiting on an Event (tracemalloc), reported as ns_per_op
-for the harness's format and as bytes_per_task.
+for the harness's format and as bytes_per_task. asyncio_echo_1 and _100
+are bench/peers/echo_workloads.hpp's: a server and 1 or 100 clients on one
+loop over loopback TCP, 64-byte messages, per round trip (uvloop_peer.py
+runs them on uvloop).
 
 Prints one JSON object on stdout, in the format of threading_peer.py.
 """
@@ -115,6 +118,48 @@ async def idle_bytes(n):
     return (after - before), n
 
 
+MESSAGE = b"m" * 64
+
+
+async def echo_session(reader, writer):
+    while True:
+        data = await reader.read(65536)
+        if not data:
+            break
+        writer.write(data)
+        await writer.drain()
+    writer.close()
+
+
+async def echo_client(port, rounds):
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    for _ in range(rounds):
+        writer.write(MESSAGE)
+        await reader.readexactly(len(MESSAGE))
+    writer.close()
+    await writer.wait_closed()
+
+
+def echo(connections):
+    async def run(n):
+        rounds = max(1, n // connections)
+        server = await asyncio.start_server(echo_session, "127.0.0.1", 0)
+        port = server.sockets[0].getsockname()[1]
+        start = time.perf_counter_ns()
+        await asyncio.gather(*[echo_client(port, rounds)
+                               for _ in range(connections)])
+        elapsed = time.perf_counter_ns() - start
+        server.close()
+        await server.wait_closed()
+        return elapsed, rounds * connections
+    return run
+
+
+ECHO_WORKLOADS = {
+    "asyncio_echo_1": (in_loop(echo(1)), 20_000),
+    "asyncio_echo_100": (in_loop(echo(100)), 20_000),
+}
+
 WORKLOADS = {
     "asyncio_gather_sleep0": (in_loop(gather_sleep0), GATHERED),
     "asyncio_sleep0": (in_loop(sleep0), 500_000),
@@ -123,6 +168,7 @@ WORKLOADS = {
     "asyncio_call_soon": (in_loop(call_soon), 500_000),
     "asyncio_queue": (in_loop(queue), 200_000),
     "asyncio_idle_task_bytes": (in_loop(idle_bytes), 20_000),
+    **ECHO_WORKLOADS,
 }
 
 

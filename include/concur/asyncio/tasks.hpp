@@ -63,10 +63,8 @@ class TaskPromise final : public PromiseBase<TaskPromise<T>> {
  public:
   asyncio::Task<T> get_return_object() noexcept;
   template <class U = T>
-  requires std::is_convertible_v<U &&, T>
-  void return_value(U&& value) {
-    value_.emplace(std::forward<U>(value));
-  }
+  requires std::is_convertible_v<U&&, T>
+  void return_value(U&& value) { value_.emplace(std::forward<U>(value)); }
   ResultSlot<T>& slot() noexcept { return value_; }
 
  private:

@@ -332,6 +332,9 @@ class WaitList {
   std::size_t wake_up_to(std::size_t n) noexcept;
   // Wakes the head and unlinks it (queues: each wake-up is for one item).
   bool pop_first() noexcept;
+  // The same, running the task now: only from a callback of the loop (a
+  // descriptor's), never from inside a task.
+  bool resume_first() noexcept;
   // In await_resume: the waiter leaves the list, if still on it.
   void leave(Waiter& w) noexcept {
     if (w.task_ != nullptr && w.task_->lingering == &w) {

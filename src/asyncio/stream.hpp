@@ -1,0 +1,118 @@
+// A connection's state, shared by its StreamReader and StreamWriter: the
+// socket, what has been read and not yet taken, what has been written and
+// not yet sent, and the tasks waiting on either.
+#pragma once
+
+#include <cstddef>
+#include <exception>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "concur/asyncio/events.hpp"
+#include "concur/asyncio/streams.hpp"
+#include "concur/detail/asyncio_core.hpp"
+#include "sys/fd.hpp"
+
+namespace concur::asyncio_detail {
+
+class Stream {
+ public:
+  Stream(asyncio::EventLoop& loop, sys::FileDescriptor fd, std::size_t limit);
+  Stream(const Stream&) = delete;
+  Stream& operator=(const Stream&) = delete;
+  ~Stream();
+
+  // --- reading ---
+  std::string_view buffered() const noexcept {
+    return {rbuf_.get() + rhead_, rtail_ - rhead_};
+  }
+  // Takes n bytes off the front of the buffer.
+  std::string take(std::size_t n);
+  void drop(std::size_t n) noexcept;
+  bool eof() const noexcept { return eof_; }
+  const std::exception_ptr& error() const noexcept { return error_; }
+  std::size_t limit() const noexcept { return limit_; }
+  // Waits for more data, the end, or an error (one task at a time).
+  class DataWait;
+  DataWait wait_for_data(const char* caller);
+
+  // --- writing ---
+  void write(std::string_view data);
+  void write_eof();
+  void close();
+  bool closing() const noexcept { return closing_; }
+  bool lost() const noexcept { return fd_.get() < 0; }
+  std::size_t write_buffered() const noexcept { return wbuf_.size() - whead_; }
+  bool over_high_water() const noexcept {
+    return write_buffered() > kHighWater;
+  }
+  WaitList& drainers() noexcept { return drainers_; }
+  WaitList& closers() noexcept { return closers_; }
+  const std::exception_ptr& lost_error() const noexcept { return lost_error_; }
+
+  asyncio::SocketAddress peer;
+  asyncio::SocketAddress sock;
+
+ private:
+  static constexpr std::size_t kHighWater = std::size_t{64} * 1024;
+  static constexpr std::size_t kLowWater = std::size_t{16} * 1024;
+
+  void start_reading();
+  void stop_reading();
+  void on_readable();
+  // One recv into the buffer: true if it brought data, the end, or an
+  // error (a waiting reader has something to look at).
+  bool receive();
+  void on_writable();
+  // Sends what the socket takes; false if the connection was lost.
+  bool flush();
+  void finish_writes();
+  // The connection is gone (closed, reset): wakes every waiter.
+  void connection_lost(const std::exception_ptr& error);
+  void maybe_resume_reading();
+
+  asyncio::EventLoop* loop_;
+  sys::FileDescriptor fd_;
+  std::size_t limit_;
+
+  std::unique_ptr<char[]> rbuf_;
+  std::size_t rcapacity_ = 0;
+  std::size_t rhead_ = 0;
+  std::size_t rtail_ = 0;
+  bool eof_ = false;
+  bool reading_ = false;
+  std::exception_ptr error_;
+  WaitList readers_;
+
+  std::string wbuf_;
+  std::size_t whead_ = 0;
+  bool writing_ = false;
+  bool closing_ = false;
+  bool eof_requested_ = false;
+  bool eof_sent_ = false;
+  std::exception_ptr lost_error_;
+  WaitList drainers_;
+  WaitList closers_;
+};
+
+class Stream::DataWait {
+ public:
+  DataWait(Stream& s, const char* caller) noexcept : s_(s), caller_(caller) {}
+  bool await_ready() const noexcept;
+  bool await_suspend(std::coroutine_handle<> /*unused*/);
+  void await_resume();
+
+ private:
+  Stream& s_;
+  const char* caller_;
+  WaitList::Waiter waiter_;
+  TaskCore* task_ = nullptr;
+};
+
+inline Stream::DataWait Stream::wait_for_data(const char* caller) {
+  return DataWait(*this, caller);
+}
+
+}  // namespace concur::asyncio_detail
