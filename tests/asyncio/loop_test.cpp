@@ -51,13 +51,16 @@ TEST(Loop, TimersRunInDeadlineOrderThenInSchedulingOrder) {
   asyncio::EventLoop loop;
   std::vector<int> order;
   asyncio::Handle last;
-  last = loop.call_later(20ms, [&] {
+  // Every deadline from one reading of the clock, so that their order
+  // does not depend on how fast these lines run.
+  const double base = loop.time();
+  last = loop.call_at(base + 0.020, [&] {
     order.push_back(3);
     EXPECT_GE(loop.time(), last.when());  // never early
     loop.stop();
   });
-  loop.call_later(5ms, [&] { order.push_back(1); });
-  const double at = loop.time() + 0.010;
+  loop.call_at(base + 0.005, [&] { order.push_back(1); });
+  const double at = base + 0.010;
   loop.call_at(at, [&] { order.push_back(2); });
   loop.call_at(at, [&] { order.push_back(22); });
   loop.run_forever();

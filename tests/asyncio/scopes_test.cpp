@@ -21,6 +21,23 @@ asyncio::Task<int> value_after(int v, std::chrono::milliseconds d) {
   co_return v;
 }
 
+// Orders that tests check come from passes of the loop or from events,
+// never from timings, which a loaded machine reorders.
+asyncio::Task<int> value_after_passes(int v, int passes) {
+  for (int i = 0; i < passes; ++i) co_await asyncio::sleep(0s);
+  co_return v;
+}
+
+asyncio::Task<int> value_when(int v, asyncio::Event* go) {
+  co_await go->wait();
+  co_return v;
+}
+
+asyncio::Task<void> fail_when(std::string what, asyncio::Event* go) {
+  co_await go->wait();
+  throw concur::ValueError(what);
+}
+
 asyncio::Task<void> fail_after(std::string what, std::chrono::milliseconds d) {
   co_await asyncio::sleep(d);
   throw concur::ValueError(what);
@@ -67,12 +84,14 @@ TEST(Gather, TheFirstFailureFailsTheGather) {
 }
 
 asyncio::Task<void> gather_failure_leaves_siblings() {
-  auto slow = asyncio::create_task(value_after(7, 5ms));
+  asyncio::Event go;
+  auto slow = asyncio::create_task(value_when(7, &go));
   auto g = asyncio::gather(
       slow, asyncio::Task<int>(asyncio::create_task(value_after(0, 0ms))),
       asyncio::create_task(fail_after("x", 1ms)));
   EXPECT_THROW(co_await g, concur::ValueError);
   EXPECT_FALSE(slow.done());
+  go.set();
   int v = co_await slow;
   EXPECT_EQ(v, 7);
 }
@@ -135,8 +154,9 @@ TEST(Gather, CancellingItsAwaiterCancelsTheChildren) {
 // --- wait --------------------------------------------------------------------
 
 asyncio::Task<void> wait_variants() {
+  asyncio::Event go;
   std::vector<asyncio::Task<int>> tasks{value_after(1, 1ms),
-                                        value_after(2, 50ms)};
+                                        value_when(2, &go)};
   auto first = co_await asyncio::wait(
       tasks, {.return_when = asyncio::ReturnWhen::FIRST_COMPLETED});
   EXPECT_EQ(first.done.size(), 1u);
@@ -145,11 +165,13 @@ asyncio::Task<void> wait_variants() {
   auto timed = co_await asyncio::wait(first.pending, {.timeout = 1ms});
   EXPECT_TRUE(timed.done.empty());
   EXPECT_EQ(timed.pending.size(), 1u);
+  go.set();
   auto all = co_await asyncio::wait(tasks);
   EXPECT_EQ(all.done.size(), 2u);
+  asyncio::Event never;
   std::vector<asyncio::Task<void>> failing{
       asyncio::create_task(fail_after("f", 1ms)),
-      asyncio::create_task(fail_after("late", 100ms))};
+      asyncio::create_task(fail_when("late", &never))};
   auto fx = co_await asyncio::wait(
       failing, {.return_when = asyncio::ReturnWhen::FIRST_EXCEPTION});
   EXPECT_EQ(fx.done.size(), 1u);
@@ -279,12 +301,14 @@ asyncio::Task<int> shielded(asyncio::Task<int> inner) {
 }
 
 asyncio::Task<void> shield_case() {
-  auto inner = asyncio::create_task(value_after(4, 5ms));
+  asyncio::Event go;
+  auto inner = asyncio::create_task(value_when(4, &go));
   auto outer = asyncio::create_task(shielded(inner));
   co_await asyncio::sleep(1ms);
   outer.cancel();
   EXPECT_THROW(co_await outer, asyncio::CancelledError);
   EXPECT_FALSE(inner.cancelled());
+  go.set();
   int v = co_await inner;
   EXPECT_EQ(v, 4);
 }
@@ -294,8 +318,9 @@ TEST(Shield, TheInnerTaskGoesOn) { asyncio::run(shield_case()); }
 // --- as_completed ------------------------------------------------------------
 
 asyncio::Task<void> completion_order() {
-  std::vector<asyncio::Task<int>> tasks{
-      value_after(3, 6ms), value_after(1, 1ms), value_after(2, 3ms)};
+  std::vector<asyncio::Task<int>> tasks{value_after_passes(3, 6),
+                                        value_after_passes(1, 1),
+                                        value_after_passes(2, 3)};
   asyncio::AsCompleted<int> ac(std::move(tasks));
   std::vector<int> order;
   for (;;) {
@@ -314,7 +339,7 @@ TEST(AsCompleted, InTheOrderTheyFinish) { asyncio::run(completion_order()); }
 
 asyncio::Task<void> group_body(asyncio::TaskGroup& tg, std::vector<int>* out) {
   for (int i = 0; i < 3; ++i) {
-    auto t = tg.create_task(value_after(i, std::chrono::milliseconds(3 - i)));
+    auto t = tg.create_task(value_after_passes(i, 3 - i));
     t.add_done_callback(
         [out](asyncio::Task<int>& d) { out->push_back(d.result()); });
   }

@@ -458,6 +458,9 @@ class GatherState final : public FutureState<Result> {
 
  private:
   ~GatherState() override {
+    // Once every child's callback has run none is listed, and a gather of
+    // many need not touch each child again.
+    if (finished_ == nodes_.size()) return;
     std::size_t i = 0;
     for_each_child(
         [&](auto& child) { child.core()->remove_done_callback(&nodes_[i++]); });
