@@ -1,6 +1,7 @@
 // A connection's state, shared by its StreamReader and StreamWriter: the
-// socket, what has been read and not yet taken, what has been written and
-// not yet sent, and the tasks waiting on either.
+// channel (a socket, a pipe's end, TLS), what has been read and not yet
+// taken, what has been written and not yet sent, and the tasks waiting on
+// either.
 #pragma once
 
 #include <cstddef>
@@ -10,16 +11,19 @@
 #include <string_view>
 #include <vector>
 
+#include "asyncio/channel.hpp"
 #include "concur/asyncio/events.hpp"
 #include "concur/asyncio/streams.hpp"
 #include "concur/detail/asyncio_core.hpp"
-#include "sys/fd.hpp"
 
 namespace concur::asyncio_detail {
 
 class Stream {
  public:
-  Stream(asyncio::EventLoop& loop, sys::FileDescriptor fd, std::size_t limit);
+  // The halves a stream has: a pipe's end has one.
+  enum class Halves { kBoth, kReadOnly, kWriteOnly };
+  Stream(asyncio::EventLoop& loop, std::unique_ptr<Channel> channel,
+         std::size_t limit, Halves halves = Halves::kBoth);
   Stream(const Stream&) = delete;
   Stream& operator=(const Stream&) = delete;
   ~Stream();
@@ -42,8 +46,9 @@ class Stream {
   void write(std::string_view data);
   void write_eof();
   void close();
+  bool can_write_eof() const noexcept { return channel_->can_shutdown_write(); }
   bool closing() const noexcept { return closing_; }
-  bool lost() const noexcept { return fd_.get() < 0; }
+  bool lost() const noexcept { return channel_->closed(); }
   std::size_t write_buffered() const noexcept { return wbuf_.size() - whead_; }
   bool over_high_water() const noexcept {
     return write_buffered() > kHighWater;
@@ -62,10 +67,15 @@ class Stream {
   void start_reading();
   void stop_reading();
   void on_readable();
-  // One recv into the buffer: true if it brought data, the end, or an
+  // Receives into the buffer: true if that brought data, the end, or an
   // error (a waiting reader has something to look at).
   bool receive();
+  // Makes room in the read buffer for one more receive.
+  void make_room();
   void on_writable();
+  // Watches writability while there is something to send, or while a
+  // receive waits for it (TLS).
+  void update_writer();
   // Sends what the socket takes; false if the connection was lost.
   bool flush();
   void finish_writes();
@@ -74,8 +84,9 @@ class Stream {
   void maybe_resume_reading();
 
   asyncio::EventLoop* loop_;
-  sys::FileDescriptor fd_;
+  std::unique_ptr<Channel> channel_;
   std::size_t limit_;
+  Halves halves_;
 
   std::unique_ptr<char[]> rbuf_;
   std::size_t rcapacity_ = 0;
@@ -83,6 +94,9 @@ class Stream {
   std::size_t rtail_ = 0;
   bool eof_ = false;
   bool reading_ = false;
+  // TLS: a receive that must first send, a send that must first receive.
+  bool receive_wants_writable_ = false;
+  bool send_wants_readable_ = false;
   std::exception_ptr error_;
   WaitList readers_;
 
@@ -109,6 +123,33 @@ class Stream::DataWait {
   const char* caller_;
   WaitList::Waiter waiter_;
   TaskCore* task_ = nullptr;
+};
+
+// Waits until a descriptor is readable or writable (a connect in
+// progress, a TLS handshake).
+class FdReady final : public Suspension {
+ public:
+  FdReady(asyncio::EventLoop& loop, int fd, Channel::Blocked readiness) noexcept
+      : loop_(loop), fd_(fd), readiness_(readiness) {}
+  FdReady(const FdReady&) = delete;
+  FdReady& operator=(const FdReady&) = delete;
+  ~FdReady() { unregister(); }
+  bool await_ready() const noexcept { return false; }
+  bool await_suspend(std::coroutine_handle<> /*unused*/);
+  void await_resume() { task_->throw_if_cancelled(); }
+  bool cancel_wait(const std::string& /*message*/) override {
+    unregister();
+    return false;
+  }
+  void abandon() noexcept override { unregister(); }
+
+ private:
+  void unregister() noexcept;
+  asyncio::EventLoop& loop_;
+  int fd_;
+  Channel::Blocked readiness_;
+  TaskCore* task_ = nullptr;
+  bool registered_ = false;
 };
 
 inline Stream::DataWait Stream::wait_for_data(const char* caller) {

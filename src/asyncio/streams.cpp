@@ -18,6 +18,7 @@
 
 #include "asyncio/loop_registry.hpp"
 #include "asyncio/stream.hpp"
+#include "asyncio/tls.hpp"
 #include "concur/asyncio/events.hpp"
 #include "concur/asyncio/tasks.hpp"
 #include "sys/socket.hpp"
@@ -60,76 +61,66 @@ class ListWait {
   TaskCore* task_ = nullptr;
 };
 
-// Waits until a descriptor is writable (a connect in progress).
-class FdWritable final : public Suspension {
- public:
-  FdWritable(asyncio::EventLoop& loop, int fd) noexcept
-      : loop_(loop), fd_(fd) {}
-  FdWritable(const FdWritable&) = delete;
-  FdWritable& operator=(const FdWritable&) = delete;
-  ~FdWritable() { unregister(); }
-  bool await_ready() const noexcept { return false; }
-  bool await_suspend(std::coroutine_handle<> /*unused*/) {
-    task_ = &current_task_or_throw();
-    if (task_->cancel_pending()) return false;
-    loop_.add_writer(fd_, [this] {
-      unregister();
-      task_->resume_waiting();
-    });
-    registered_ = true;
-    (void)task_->suspend_on(this);
-    return true;
-  }
-  void await_resume() { task_->throw_if_cancelled(); }
-  bool cancel_wait(const std::string& /*message*/) override {
-    unregister();
-    return false;
-  }
-  void abandon() noexcept override { unregister(); }
-
- private:
-  void unregister() noexcept {
-    if (!registered_) return;
-    registered_ = false;
-    try {
-      loop_.remove_writer(fd_);
-    } catch (...) {
-      // Only a closed loop refuses; it has let go of the descriptor.
-    }
-  }
-  asyncio::EventLoop& loop_;
-  int fd_;
-  TaskCore* task_ = nullptr;
-  bool registered_ = false;
-};
-
 void check_port(int port) {
   if (port < 0 || port > 65535) throw ValueError("port must be 0-65535.");
 }
 
 }  // namespace
 
+// --- FdReady -----------------------------------------------------------------
+
+bool FdReady::await_suspend(std::coroutine_handle<> /*unused*/) {
+  task_ = &current_task_or_throw();
+  if (task_->cancel_pending()) return false;
+  auto wake = [this] {
+    unregister();
+    task_->resume_waiting();
+  };
+  if (readiness_ == Channel::Blocked::kWritable) {
+    loop_.add_writer(fd_, wake);
+  } else {
+    loop_.add_reader(fd_, wake);
+  }
+  registered_ = true;
+  (void)task_->suspend_on(this);
+  return true;
+}
+
+void FdReady::unregister() noexcept {
+  if (!registered_) return;
+  registered_ = false;
+  try {
+    if (readiness_ == Channel::Blocked::kWritable) {
+      loop_.remove_writer(fd_);
+    } else {
+      loop_.remove_reader(fd_);
+    }
+  } catch (...) {
+    // Only a closed loop refuses; it has let go of the descriptor.
+  }
+}
+
 // --- Stream ------------------------------------------------------------------
 
-Stream::Stream(asyncio::EventLoop& loop, sys::FileDescriptor fd,
-               std::size_t limit)
-    : loop_(&loop), fd_(std::move(fd)), limit_(limit) {
+Stream::Stream(asyncio::EventLoop& loop, std::unique_ptr<Channel> channel,
+               std::size_t limit, Halves halves)
+    : loop_(&loop),
+      channel_(std::move(channel)),
+      limit_(limit),
+      halves_(halves) {
   if (limit_ == 0) throw ValueError("Limit cannot be <= 0");
-  try {
-    sock = sys::socket_name(fd_.get());
-    peer = sys::peer_name(fd_.get());
-  } catch (const OSError&) {
-    // A peer already gone: the first read reports it.
+  if (halves_ == Halves::kWriteOnly) {
+    eof_ = true;  // nothing to read, ever
+  } else {
+    start_reading();
   }
-  if (sock.path.empty()) sys::set_nodelay(fd_.get());
-  start_reading();
 }
 
 Stream::~Stream() {
   if (lost()) return;
   if (loop_alive(loop_) && !loop_->is_closed()) {
     stop_reading();
-    if (writing_) loop_->remove_writer(fd_.get());
+    if (writing_) loop_->remove_writer(channel_->fd());
   }
 }
 
@@ -148,14 +139,15 @@ void Stream::drop(std::size_t n) noexcept {
 
 void Stream::start_reading() {
   if (reading_ || eof_ || lost()) return;
-  loop_->add_reader(fd_.get(), [this] { on_readable(); });
+  loop_->add_reader(channel_->fd(), [this] { on_readable(); });
   reading_ = true;
 }
 
 void Stream::stop_reading() {
-  if (!reading_) return;
+  // A send waiting for readability keeps the reader (TLS).
+  if (!reading_ || send_wants_readable_) return;
   reading_ = false;
-  loop_->remove_reader(fd_.get());
+  loop_->remove_reader(channel_->fd());
 }
 
 void Stream::maybe_resume_reading() {
@@ -163,6 +155,11 @@ void Stream::maybe_resume_reading() {
 }
 
 void Stream::on_readable() {
+  if (send_wants_readable_) {
+    send_wants_readable_ = false;
+    on_writable();
+    if (lost()) return;
+  }
   // A loop callback: the reader runs now, in this pass, as a timer's
   // sleeper does (saving a pass, and its poll, per read).
   if (receive()) readers_.resume_first();
@@ -174,79 +171,115 @@ constexpr std::size_t kReadRoom = std::size_t{16} * 1024;
 constexpr std::size_t kReadGrowth = std::size_t{64} * 1024;
 }  // namespace
 
+void Stream::make_room() {
+  if (rcapacity_ - rtail_ >= kReadRoom) return;
+  if (rhead_ > 0) {
+    std::memmove(rbuf_.get(), rbuf_.get() + rhead_, rtail_ - rhead_);
+    rtail_ -= rhead_;
+    rhead_ = 0;
+  }
+  if (rcapacity_ - rtail_ < kReadRoom) {
+    // Not zeroed: the kernel fills what it uses, and a fresh connection's
+    // buffer costs no page it does not touch.
+    const std::size_t bigger = std::max(rcapacity_ * 2, rtail_ + kReadGrowth);
+    std::unique_ptr<char[]> grown(new char[bigger]);
+    if (rtail_ > 0) std::memcpy(grown.get(), rbuf_.get(), rtail_);
+    rbuf_ = std::move(grown);
+    rcapacity_ = bigger;
+  }
+}
+
 bool Stream::receive() {
   if (lost() || eof_) return false;
-  if (rcapacity_ - rtail_ < kReadRoom) {
-    if (rhead_ > 0) {
-      std::memmove(rbuf_.get(), rbuf_.get() + rhead_, rtail_ - rhead_);
-      rtail_ -= rhead_;
-      rhead_ = 0;
+  bool got = false;
+  do {
+    make_room();
+    std::ptrdiff_t n = 0;
+    try {
+      n = channel_->receive(rbuf_.get() + rtail_, rcapacity_ - rtail_);
+    } catch (const std::exception&) {
+      connection_lost(std::current_exception());
+      return true;
     }
-    if (rcapacity_ - rtail_ < kReadRoom) {
-      // Not zeroed: the kernel fills what it uses, and a fresh connection's
-      // buffer costs no page it does not touch.
-      const std::size_t bigger = std::max(rcapacity_ * 2, rtail_ + kReadGrowth);
-      std::unique_ptr<char[]> grown(new char[bigger]);
-      if (rtail_ > 0) std::memcpy(grown.get(), rbuf_.get(), rtail_);
-      rbuf_ = std::move(grown);
-      rcapacity_ = bigger;
+    if (n == 0) {
+      // The peer's end of stream: reads end; writing may go on
+      // (half-close).
+      eof_ = true;
+      stop_reading();
+      return true;
     }
-  }
-  const ssize_t n =
-      ::recv(fd_.get(), rbuf_.get() + rtail_, rcapacity_ - rtail_, 0);
-  if (n > 0) {
+    if (n < 0) {
+      if (channel_->blocked() == Channel::Blocked::kWritable) {
+        receive_wants_writable_ = true;
+        update_writer();
+      }
+      break;
+    }
     rtail_ += static_cast<std::size_t>(n);
-    // Back-pressure: past twice the limit, the peer waits for the reads.
-    if (rtail_ - rhead_ > 2 * limit_) stop_reading();
-    return true;
-  }
-  if (n == 0) {
-    // The peer's end of stream: reads end; writing may go on (half-close).
-    eof_ = true;
-    stop_reading();
-    return true;
-  }
-  if (errno == EAGAIN || errno == EINTR) return false;
-  connection_lost(make_os_error(errno));
-  return true;
+    got = true;
+    // Records TLS has decrypted raise no readiness: take them now.
+  } while (channel_->holds_input());
+  // Back-pressure: past twice the limit, the peer waits for the reads.
+  if (rtail_ - rhead_ > 2 * limit_) stop_reading();
+  return got;
 }
 
 void Stream::write(std::string_view data) {
   if (closing_) throw RuntimeError("write() after close()");
   if (eof_requested_)
     throw RuntimeError("Cannot call write() after write_eof()");
+  if (halves_ == Halves::kReadOnly) {
+    throw RuntimeError("write() on the reading end of a pipe");
+  }
   if (lost() || data.empty())
     return;  // as Python, a write after a reset is dropped
-  if (write_buffered() == 0) {
-    const ssize_t n = ::send(fd_.get(), data.data(), data.size(),
-                             MSG_NOSIGNAL | MSG_DONTWAIT);
-    if (n < 0) {
-      if (errno != EAGAIN && errno != EINTR) {
-        connection_lost(make_os_error(errno));
-        return;
-      }
-    } else {
+  if (write_buffered() == 0 && !send_wants_readable_) {
+    std::ptrdiff_t n = 0;
+    try {
+      n = channel_->send(data.data(), data.size());
+    } catch (const std::exception&) {
+      connection_lost(std::current_exception());
+      return;
+    }
+    if (n > 0) {
       data.remove_prefix(static_cast<std::size_t>(n));
       if (data.empty()) return;
+    } else if (n < 0 && channel_->blocked() == Channel::Blocked::kReadable) {
+      send_wants_readable_ = true;
+      start_reading();
     }
   }
   wbuf_.append(data);
-  if (!writing_) {
-    loop_->add_writer(fd_.get(), [this] { on_writable(); });
-    writing_ = true;
+  update_writer();
+}
+
+void Stream::update_writer() {
+  const bool want = receive_wants_writable_ ||
+                    (write_buffered() > 0 && !send_wants_readable_);
+  if (want == writing_ || lost()) return;
+  writing_ = want;
+  if (want) {
+    loop_->add_writer(channel_->fd(), [this] { on_writable(); });
+  } else {
+    loop_->remove_writer(channel_->fd());
   }
 }
 
 bool Stream::flush() {
   while (whead_ < wbuf_.size()) {
-    const ssize_t n =
-        ::send(fd_.get(), wbuf_.data() + whead_, wbuf_.size() - whead_,
-               MSG_NOSIGNAL | MSG_DONTWAIT);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      if (errno == EAGAIN) break;
-      connection_lost(make_os_error(errno));
+    std::ptrdiff_t n = 0;
+    try {
+      n = channel_->send(wbuf_.data() + whead_, wbuf_.size() - whead_);
+    } catch (const std::exception&) {
+      connection_lost(std::current_exception());
       return false;
+    }
+    if (n < 0) {
+      if (channel_->blocked() == Channel::Blocked::kReadable) {
+        send_wants_readable_ = true;
+        start_reading();
+      }
+      break;
     }
     whead_ += static_cast<std::size_t>(n);
   }
@@ -261,13 +294,21 @@ bool Stream::flush() {
 }
 
 void Stream::on_writable() {
-  if (!flush()) return;
-  if (write_buffered() <= kLowWater) drainers_.wake_up_to(drainers_.size());
-  if (write_buffered() == 0) {
-    writing_ = false;
-    loop_->remove_writer(fd_.get());
-    finish_writes();
+  if (receive_wants_writable_) {
+    receive_wants_writable_ = false;
+    if (receive()) readers_.resume_first();
+    if (lost()) return;
   }
+  if (write_buffered() > 0 && !send_wants_readable_) {
+    if (!flush()) return;
+    if (write_buffered() <= kLowWater) drainers_.wake_up_to(drainers_.size());
+    if (write_buffered() == 0) {
+      update_writer();
+      finish_writes();
+      return;
+    }
+  }
+  update_writer();
 }
 
 void Stream::finish_writes() {
@@ -275,11 +316,19 @@ void Stream::finish_writes() {
     connection_lost(nullptr);
   } else if (eof_requested_ && !eof_sent_) {
     eof_sent_ = true;
-    (void)::shutdown(fd_.get(), SHUT_WR);
+    // A pipe's writer ends the stream by closing its end.
+    if (halves_ == Halves::kWriteOnly) {
+      connection_lost(nullptr);
+    } else {
+      channel_->shutdown_write();
+    }
   }
 }
 
 void Stream::write_eof() {
+  if (!channel_->can_shutdown_write()) {
+    throw RuntimeError("SSL doesn't support half-closes");
+  }
   if (closing_ || eof_requested_) return;
   eof_requested_ = true;
   if (write_buffered() == 0 && !lost()) finish_writes();
@@ -295,12 +344,14 @@ void Stream::close() {
 
 void Stream::connection_lost(const std::exception_ptr& error) {
   if (lost()) return;
+  send_wants_readable_ = false;
+  receive_wants_writable_ = false;
   stop_reading();
   if (writing_) {
     writing_ = false;
-    loop_->remove_writer(fd_.get());
+    loop_->remove_writer(channel_->fd());
   }
-  fd_.reset();
+  channel_->close();
   eof_ = true;
   if (error != nullptr) {
     if (error_ == nullptr) error_ = error;
@@ -456,31 +507,86 @@ Task<void> wait_closed_impl(std::shared_ptr<Stream> s) {
 }
 
 asyncio::Connection connection_of(asyncio::EventLoop& loop,
-                                  sys::FileDescriptor fd, std::size_t limit) {
-  auto s = std::make_shared<Stream>(loop, std::move(fd), limit);
+                                  std::unique_ptr<Channel> channel,
+                                  std::size_t limit) {
+  asyncio::SocketAddress sock;
+  asyncio::SocketAddress peer;
+  try {
+    sock = sys::socket_name(channel->fd());
+    peer = sys::peer_name(channel->fd());
+  } catch (const OSError&) {
+    // A peer already gone: the first read reports it.
+  }
+  if (sock.path.empty()) sys::set_nodelay(channel->fd());
+  auto s = std::make_shared<Stream>(loop, std::move(channel), limit);
+  s->sock = std::move(sock);
+  s->peer = std::move(peer);
   return {asyncio::StreamReader(s), asyncio::StreamWriter(s)};
 }
 
+// What a client's TLS needs, none of it set for plain TCP.
+struct ClientTls {
+  std::optional<ssl::SSLContext> context;
+  std::string server_hostname;
+  std::chrono::duration<double> timeout{};
+};
+
+ClientTls client_tls(const asyncio::StreamOptions& options,
+                     std::string server_hostname) {
+  ClientTls tls;
+  if (options.ssl != nullptr) {
+    tls = {*options.ssl, std::move(server_hostname),
+           options.ssl_handshake_timeout};
+  }
+  return tls;
+}
+
 Task<asyncio::Connection> connect_to(std::vector<sys::Endpoint> endpoints,
-                                     std::size_t limit) {
+                                     std::size_t limit, ClientTls tls) {
   asyncio::EventLoop& loop = asyncio::get_running_loop();
+  sys::FileDescriptor connected;
   std::exception_ptr last;
   for (const sys::Endpoint& to : endpoints) {
     try {
       sys::FileDescriptor fd = sys::stream_socket(to.family);
       if (!sys::connect_start(fd.get(), to)) {
-        co_await FdWritable(loop, fd.get());
+        co_await FdReady(loop, fd.get(), Channel::Blocked::kWritable);
         if (const int err = sys::connect_result(fd.get()); err != 0) {
           throw_os_error(err);
         }
       }
-      co_return connection_of(loop, std::move(fd), limit);
+      connected = std::move(fd);
+      break;
     } catch (const OSError&) {
       last = std::current_exception();
     }
   }
-  if (last == nullptr) throw OSError("no address to connect to");
-  std::rethrow_exception(last);
+  if (!connected) {
+    if (last == nullptr) throw OSError("no address to connect to");
+    std::rethrow_exception(last);
+  }
+  std::unique_ptr<Channel> channel;
+  if (tls.context) {
+    Task<std::unique_ptr<Channel>> handshake =
+        tls_handshake(std::move(connected), *tls.context,
+                      std::move(tls.server_hostname), false, tls.timeout);
+    std::unique_ptr<Channel> done = co_await std::move(handshake);
+    channel = std::move(done);
+  } else {
+    channel = socket_channel(std::move(connected));
+  }
+  co_return connection_of(loop, std::move(channel), limit);
+}
+
+Task<std::vector<sys::Endpoint>> endpoints_of(std::string host, int port);
+
+Task<asyncio::Connection> open_tcp(std::string host, int port,
+                                   std::size_t limit, ClientTls tls) {
+  std::vector<sys::Endpoint> endpoints = co_await endpoints_of(host, port);
+  Task<asyncio::Connection> connecting =
+      connect_to(std::move(endpoints), limit, std::move(tls));
+  asyncio::Connection c = co_await std::move(connecting);
+  co_return c;
 }
 
 Task<std::vector<sys::Endpoint>> endpoints_of(std::string host, int port) {
@@ -498,10 +604,17 @@ Task<std::vector<sys::Endpoint>> endpoints_of(std::string host, int port) {
 
 // --- the server --------------------------------------------------------------
 
+struct ServerState;
+// A TLS client of a server: the handshake, then the handler.
+Task<void> serve_tls_client(std::shared_ptr<ServerState> state,
+                            sys::FileDescriptor fd);
+
 struct ServerState {
   asyncio::EventLoop* loop = nullptr;
   asyncio::ClientConnected handler;
   std::size_t limit = 0;
+  std::optional<ssl::SSLContext> ssl;
+  std::chrono::duration<double> ssl_handshake_timeout{};
   std::vector<sys::FileDescriptor> listeners;
   std::vector<asyncio::SocketAddress> addresses;
   std::string unix_path;
@@ -540,9 +653,15 @@ struct ServerState {
         return;
       }
       if (!fd) return;
-      asyncio::Connection c = connection_of(*loop, std::move(fd), limit);
-      asyncio::Task<void> task =
-          asyncio::create_task(*loop, handler(c.reader, c.writer));
+      asyncio::Task<void> task;
+      if (ssl) {
+        task = asyncio::create_task(
+            *loop, serve_tls_client(self.lock(), std::move(fd)));
+      } else {
+        asyncio::Connection c =
+            connection_of(*loop, socket_channel(std::move(fd)), limit);
+        task = asyncio::create_task(*loop, handler(c.reader, c.writer));
+      }
       ++active;
       task.add_done_callback([state = self.lock()](asyncio::Task<void>& t) {
         if (!t.cancelled() && t.exception() != nullptr) {
@@ -568,6 +687,25 @@ struct ServerState {
   }
 };
 
+Task<void> serve_tls_client(std::shared_ptr<ServerState> state,
+                            sys::FileDescriptor fd) {
+  std::unique_ptr<Channel> channel;
+  try {
+    Task<std::unique_ptr<Channel>> handshake = tls_handshake(
+        std::move(fd), *state->ssl, {}, true, state->ssl_handshake_timeout);
+    std::unique_ptr<Channel> done = co_await std::move(handshake);
+    channel = std::move(done);
+  } catch (const OSError&) {
+    // A client whose handshake failed or timed out is dropped, as Python's
+    // asyncio does (it logs one in debug mode only).
+    co_return;
+  }
+  asyncio::Connection c =
+      connection_of(*state->loop, std::move(channel), state->limit);
+  Task<void> handling = state->handler(c.reader, c.writer);
+  co_await std::move(handling);
+}
+
 namespace {
 
 Task<asyncio::Server> serve_on(asyncio::ClientConnected handler,
@@ -579,6 +717,8 @@ Task<asyncio::Server> serve_on(asyncio::ClientConnected handler,
   state->loop = &asyncio::get_running_loop();
   state->handler = std::move(handler);
   state->limit = options.limit;
+  if (options.ssl != nullptr) state->ssl = *options.ssl;
+  state->ssl_handshake_timeout = options.ssl_handshake_timeout;
   if (!unix_path.empty()) {
     // A stale socket file from an earlier run would fail the bind.
     if (::unlink(unix_path.c_str()) != 0 && errno != ENOENT) {
@@ -665,6 +805,9 @@ Task<void> StreamWriter::drain() {
   return asyncio_detail::drain_impl(checked(s_));
 }
 void StreamWriter::write_eof() { checked(s_)->write_eof(); }
+bool StreamWriter::can_write_eof() const noexcept {
+  return s_ != nullptr && s_->can_write_eof();
+}
 void StreamWriter::close() { checked(s_)->close(); }
 bool StreamWriter::is_closing() const noexcept {
   return s_ != nullptr && (s_->closing() || s_->lost());
@@ -683,22 +826,44 @@ std::size_t StreamWriter::buffer_size() const noexcept {
   return s_ != nullptr ? s_->write_buffered() : 0;
 }
 
+namespace {
+
+void check_tls_options(const StreamOptions& options) {
+  if (options.ssl == nullptr) {
+    if (!options.server_hostname.empty()) {
+      throw ValueError("server_hostname is only meaningful with ssl");
+    }
+    return;
+  }
+  asyncio_detail::check_handshake_timeout(options.ssl_handshake_timeout);
+}
+
+}  // namespace
+
 Task<Connection> open_connection(std::string host, int port,
                                  StreamOptions options) {
   if (host.empty()) throw ValueError("open_connection() needs a host");
   asyncio_detail::check_port(port);
-  std::vector<sys::Endpoint> endpoints =
-      co_await asyncio_detail::endpoints_of(host, port);
-  Connection c =
-      co_await asyncio_detail::connect_to(std::move(endpoints), options.limit);
-  co_return c;
+  check_tls_options(options);
+  std::string name = options.server_hostname.empty()
+                         ? host
+                         : std::string(options.server_hostname);
+  return asyncio_detail::open_tcp(
+      std::move(host), port, options.limit,
+      asyncio_detail::client_tls(options, std::move(name)));
 }
 
 Task<Connection> open_unix_connection(std::string path, StreamOptions options) {
+  check_tls_options(options);
+  if (options.ssl && options.server_hostname.empty()) {
+    throw ValueError(
+        "You must set server_hostname when using ssl without a host");
+  }
+  std::string name(options.server_hostname);
   std::vector<sys::Endpoint> endpoints{sys::unix_endpoint(path)};
-  Connection c =
-      co_await asyncio_detail::connect_to(std::move(endpoints), options.limit);
-  co_return c;
+  return asyncio_detail::connect_to(
+      std::move(endpoints), options.limit,
+      asyncio_detail::client_tls(options, std::move(name)));
 }
 
 Task<Server> start_server(ClientConnected handler, std::string host, int port,
@@ -710,6 +875,9 @@ Task<Server> start_server(ClientConnected handler, std::string host, int port,
         "interface, which a server never does unless told");
   }
   asyncio_detail::check_port(port);
+  if (options.ssl) {
+    asyncio_detail::check_handshake_timeout(options.ssl_handshake_timeout);
+  }
   return asyncio_detail::start_tcp(std::move(handler), std::move(host), port,
                                    options);
 }
@@ -717,6 +885,9 @@ Task<Server> start_server(ClientConnected handler, std::string host, int port,
 Task<Server> start_unix_server(ClientConnected handler, std::string path,
                                ServerOptions options) {
   if (!handler) throw ValueError("start_unix_server() needs a handler");
+  if (options.ssl) {
+    asyncio_detail::check_handshake_timeout(options.ssl_handshake_timeout);
+  }
   std::vector<sys::Endpoint> endpoints{sys::unix_endpoint(path)};
   return asyncio_detail::serve_on(std::move(handler), std::move(endpoints),
                                   options, std::move(path));

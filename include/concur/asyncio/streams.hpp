@@ -3,17 +3,20 @@
 // StreamWriter, Server.
 #pragma once
 
+#include <chrono>
 #include <cstddef>
 #include <functional>
 #include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
 #include "concur/asyncio/tasks.hpp"
 #include "concur/errors.hpp"
+#include "concur/ssl.hpp"
 
 namespace concur::asyncio_detail {
 class Stream;
@@ -63,9 +66,28 @@ struct SocketAddress {
 // readline() takes, and the high-water mark of reading.
 inline constexpr std::size_t kDefaultStreamLimit = std::size_t{64} * 1024;
 
+// Python's ssl_handshake_timeout: a TLS handshake that takes longer fails
+// with TimeoutError.
+inline constexpr std::chrono::seconds kDefaultHandshakeTimeout{60};
+
+// The option structs hold what they refer to by pointer and view, so that
+// they stay trivially destructible: g++ 12 destroys a temporary of a
+// co_await expression twice, which is harmless only for such types. What
+// they point to need only outlive the call that takes them.
 struct StreamOptions {
   std::size_t limit = kDefaultStreamLimit;
+  // TLS (Python's ssl=): none for plain TCP; for a server's certificate
+  // checked against the system's trusted ones, a context made by
+  // ssl::SSLContext::create_default_context(). The connection keeps its
+  // own reference.
+  const ssl::SSLContext* ssl = nullptr;
+  // The name sent to the server (SNI) and checked against its certificate;
+  // empty: the host connected to. Needs ssl; required for a Unix socket.
+  std::string_view server_hostname{};
+  std::chrono::duration<double> ssl_handshake_timeout =
+      kDefaultHandshakeTimeout;
 };
+static_assert(std::is_trivially_destructible_v<StreamOptions>);
 
 // ---------------------------------------------------------------------------
 // StreamReader — the reading half of a connection (Python's StreamReader).
@@ -132,9 +154,11 @@ class StreamWriter {
   void writelines(const std::vector<std::string>& lines);
   Task<void> drain();
   // Half-closes the connection once the buffer is sent (Python's
-  // write_eof); the peer reads the end of the stream.
+  // write_eof); the peer reads the end of the stream. Over TLS, which
+  // cannot half-close, RuntimeError (Python raises NotImplementedError, a
+  // RuntimeError).
   void write_eof();
-  bool can_write_eof() const noexcept { return true; }
+  bool can_write_eof() const noexcept;
   void close();
   bool is_closing() const noexcept;
   Task<void> wait_closed();
@@ -156,6 +180,10 @@ struct Connection {
 // Connects over TCP (IPv4 or IPv6; a name is resolved on the default
 // executor's thread, off the loop) and gives the two halves. Tries each
 // address in turn; raises the last failure (ConnectionRefusedError, …).
+// With options.ssl, the TLS handshake is done before it returns:
+// ssl::SSLCertVerificationError for a certificate that does not verify,
+// ssl::SSLError for other refusals, TimeoutError past the handshake
+// timeout.
 Task<Connection> open_connection(std::string host, int port,
                                  StreamOptions options = {});
 Task<Connection> open_unix_connection(std::string path,
@@ -193,7 +221,16 @@ struct ServerOptions {
   int backlog = 100;
   // SO_REUSEPORT: several sockets, one per loop and core, on one port.
   bool reuse_port = false;
+  // TLS: a context with the server's certificate, e.g.
+  // create_default_context(ssl::Purpose::kClientAuth) then
+  // load_cert_chain(). A client whose handshake fails or times out is
+  // dropped before the handler runs (Python logs it only in debug mode).
+  // The server keeps its own reference.
+  const ssl::SSLContext* ssl = nullptr;
+  std::chrono::duration<double> ssl_handshake_timeout =
+      kDefaultHandshakeTimeout;
 };
+static_assert(std::is_trivially_destructible_v<ServerOptions>);
 
 // Listens on `host` (which must be given: "0.0.0.0" or "::" to listen on
 // every interface, as a server never does by default) and `port` (0: one
