@@ -853,7 +853,8 @@ Task<Connection> open_connection(std::string host, int port,
       asyncio_detail::client_tls(options, std::move(name)));
 }
 
-Task<Connection> open_unix_connection(std::string path, StreamOptions options) {
+Task<Connection> open_unix_connection(const std::string& path,
+                                      StreamOptions options) {
   check_tls_options(options);
   if (options.ssl && options.server_hostname.empty()) {
     throw ValueError(

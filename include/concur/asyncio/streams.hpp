@@ -186,7 +186,7 @@ struct Connection {
 // timeout.
 Task<Connection> open_connection(std::string host, int port,
                                  StreamOptions options = {});
-Task<Connection> open_unix_connection(std::string path,
+Task<Connection> open_unix_connection(const std::string& path,
                                       StreamOptions options = {});
 
 // ---------------------------------------------------------------------------
