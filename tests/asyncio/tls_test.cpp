@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <filesystem>
 #include <string>
 
@@ -23,8 +24,10 @@ namespace {
 class Certificate {
  public:
   Certificate() {
-    char name[] = "/tmp/concur-tls-XXXXXX";
-    dir_ = ::mkdtemp(name);
+    // mkdtemp's template: six characters it replaces.
+    std::string name = "/tmp/concur-tls-" + std::string(6, 'X');
+    if (::mkdtemp(name.data()) == nullptr) concur::throw_os_error(errno);
+    dir_ = name;
     sp::check_call({"openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
                     "ec_paramgen_curve:prime256v1", "-nodes", "-days", "1",
                     "-subj", "/CN=localhost", "-addext",
