@@ -1,5 +1,6 @@
 // TLS streams: a concur server and client with a certificate made by the
-// openssl command at test time; verification failures; misuse.
+// openssl command at test time, curl against a concur server, a concur
+// client against openssl s_server; verification failures; misuse.
 #include <gtest/gtest.h>
 #include <stdlib.h>
 #include <unistd.h>
@@ -169,6 +170,84 @@ asyncio::Task<void> plain_client_of_a_tls_server(const Certificate& c) {
 TEST(Tls, APlainClientOfATlsServerIsDropped) {
   Certificate c;
   asyncio::run(plain_client_of_a_tls_server(c));
+}
+
+// Answers one HTTP request with "hello".
+asyncio::Task<void> hello_http(asyncio::StreamReader reader,
+                               asyncio::StreamWriter writer) {
+  (void)co_await reader.readuntil("\r\n\r\n");
+  writer.write(
+      "HTTP/1.1 200 OK\r\nContent-Length: 5\r\nConnection: close\r\n\r\nhello");
+  co_await writer.drain();
+  writer.close();
+  co_await writer.wait_closed();
+}
+
+asyncio::Task<sp::CompletedProcess> curl_over_tls(const Certificate& c) {
+  const ssl::SSLContext served = server_context(c);
+  asyncio::Server server = co_await asyncio::start_server(
+      hello_http, "127.0.0.1", 0, {.ssl = &served});
+  const std::string port = std::to_string(server.sockets().at(0).port);
+  const std::string ca = c.cert();
+  // The name "localhost" pinned to 127.0.0.1, so that curl checks it
+  // against the certificate. The lambda outside the co_await's expression
+  // (the g++ 12 rule).
+  auto curl = asyncio::to_thread([port, ca] {
+    return sp::run(
+        {"curl", "-s", "-S", "--max-time", "20", "--cacert", ca, "--resolve",
+         "localhost:" + port + ":127.0.0.1", "https://localhost:" + port + "/"},
+        {.capture_output = true});
+  });
+  sp::CompletedProcess done = co_await curl;
+  server.close();
+  co_await server.wait_closed();
+  co_return done;
+}
+
+TEST(Tls, AConcurTlsServerHitByCurlWithTheCertificateChecked) {
+  Certificate c;
+  const sp::CompletedProcess done = asyncio::run(curl_over_tls(c));
+  EXPECT_EQ(done.returncode, 0) << done.stderr;
+  EXPECT_EQ(done.stdout, "hello");
+}
+
+// openssl s_server on a port of its choosing ("ACCEPT 127.0.0.1:PORT" is
+// its first line on stdout), answering with its -www status page.
+asyncio::Task<std::string> against_openssl_s_server(const Certificate& c) {
+  sp::Popen server({"openssl", "s_server", "-accept", "127.0.0.1:0", "-cert",
+                    c.cert(), "-key", c.key(), "-www", "-naccept", "1"},
+                   {.stdout = sp::PIPE, .stderr = sp::DEVNULL});
+  auto accept_line = asyncio::to_thread([&server] {
+    for (const std::string& line : server.lines()) {
+      if (line.rfind("ACCEPT", 0) == 0) return line;
+    }
+    return std::string();
+  });
+  const std::string banner = co_await accept_line;
+  const auto colon = banner.rfind(':');
+  EXPECT_NE(colon, std::string::npos) << banner;
+  const int port = std::atoi(banner.c_str() + colon + 1);
+  const ssl::SSLContext trusting = ssl::SSLContext::create_default_context(
+      ssl::Purpose::kServerAuth, c.cert());
+  asyncio::Connection conn = co_await asyncio::open_connection(
+      "127.0.0.1", port, {.ssl = &trusting, .server_hostname = "localhost"});
+  conn.writer.write("GET / HTTP/1.0\r\n\r\n");
+  std::string status = co_await conn.reader.readline();
+  std::string page = co_await conn.reader.read();
+  EXPECT_NE(page.find("Ciphers"), std::string::npos) << page;
+  conn.writer.close();
+  co_await conn.writer.wait_closed();
+  server.kill();
+  (void)server.wait();
+  co_return status;
+}
+
+TEST(Tls, AConcurClientAgainstOpensslSServer) {
+  Certificate c;
+  const auto before = concur::testing::open_fds();
+  const std::string status = asyncio::run(against_openssl_s_server(c));
+  EXPECT_EQ(status.rfind("HTTP/1.0 200", 0), 0u) << status;
+  EXPECT_EQ(concur::testing::open_fds(), before);
 }
 
 TEST(Tls, MisuseRaisesTypedErrors) {
