@@ -1,6 +1,7 @@
-// Asio's C++20 coroutines on the echo workloads (peers/echo_workloads.hpp):
-// the peer of bench/asyncio_bench.cpp's asyncio_echo_1 and _100. A server
-// and its clients on one io_context, one thread, over loopback TCP: the
+// Asio's C++20 coroutines on the echo workloads (peers/echo_workloads.hpp)
+// and the HTTP "hello" workload (peers/http_workloads.hpp): the peer of
+// bench/asyncio_bench.cpp's asyncio_echo_1, _100 and asyncio_http_hello. A
+// server and its clients on one io_context, one thread, over loopback TCP: the
 // server session reads what is there (async_read_some) and writes it back
 // (async_write); each client writes its message and reads it back whole
 // (async_read), with TCP_NODELAY as concur and Python set it. Standalone
@@ -11,15 +12,21 @@
 #include <asio/detached.hpp>
 #include <asio/io_context.hpp>
 #include <asio/ip/tcp.hpp>
+#include <asio/post.hpp>
 #include <asio/read.hpp>
+#include <asio/read_until.hpp>
 #include <asio/redirect_error.hpp>
 #include <asio/use_awaitable.hpp>
 #include <asio/write.hpp>
 #include <chrono>
+#include <cstdio>
+#include <exception>
 #include <string>
+#include <thread>
 
 #include "benchmark/benchmark.h"
 #include "echo_workloads.hpp"
+#include "http_workloads.hpp"
 
 namespace {
 
@@ -41,7 +48,9 @@ awaitable<void> session(tcp::socket socket) {
   }
 }
 
-awaitable<void> listen(tcp::acceptor& acceptor) {
+using Session = awaitable<void> (*)(tcp::socket);
+
+awaitable<void> listen(tcp::acceptor& acceptor, Session session) {
   asio::error_code ec;
   for (;;) {
     tcp::socket socket =
@@ -74,7 +83,7 @@ void echo(benchmark::State& state, int connections, int rounds) {
   tcp::acceptor acceptor(io,
                          tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
   const tcp::endpoint to = acceptor.local_endpoint();
-  asio::co_spawn(io, listen(acceptor), asio::detached);
+  asio::co_spawn(io, listen(acceptor, session), asio::detached);
   for (auto _ : state) {
     const auto start = std::chrono::steady_clock::now();
     int left = connections;
@@ -101,6 +110,76 @@ void asyncio_echo_100(benchmark::State& state) {
 }
 BENCHMARK(asyncio_echo_100)
     ->Name("asyncio_echo_100/asio")
+    ->UseManualTime()
+    ->Unit(benchmark::kMillisecond);
+
+// --- HTTP "hello": a session reads each request's head
+// (async_read_until) and writes the answer (async_write).
+
+namespace hw = concur_bench::http_workloads;
+
+awaitable<void> hello_session(tcp::socket socket) {
+  std::string buffer;
+  asio::error_code ec;
+  for (;;) {
+    const std::size_t n = co_await asio::async_read_until(
+        socket, asio::dynamic_buffer(buffer), "\r\n\r\n",
+        asio::redirect_error(use_awaitable, ec));
+    if (ec) break;
+    buffer.erase(0, n);
+    co_await asio::async_write(socket, asio::buffer(hw::kResponse),
+                               asio::redirect_error(use_awaitable, ec));
+    if (ec) break;
+  }
+}
+
+// wrk's report (its stdout), through popen: the arguments need no quoting.
+std::string run_wrk(int port) {
+  std::string command;
+  for (const std::string& arg : hw::wrk_args(port)) command += arg + " ";
+  std::string report;
+  if (FILE* wrk = ::popen(command.c_str(), "r")) {
+    char chunk[4096];
+    std::size_t n = 0;
+    while ((n = std::fread(chunk, 1, sizeof chunk, wrk)) > 0) {
+      report.append(chunk, n);
+    }
+    ::pclose(wrk);
+  }
+  return report;
+}
+
+void asyncio_http_hello(benchmark::State& state) {
+  asio::io_context io(1);
+  tcp::acceptor acceptor(io,
+                         tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
+  const int port = acceptor.local_endpoint().port();
+  asio::co_spawn(io, listen(acceptor, hello_session), asio::detached);
+  double requests = 0;
+  for (auto _ : state) {
+    std::string report;
+    // wrk runs beside the loop; its end stops the loop.
+    std::thread wrk([&report, &io, port] {
+      report = run_wrk(port);
+      asio::post(io, [&io] { io.stop(); });
+    });
+    io.restart();
+    io.run();
+    wrk.join();
+    try {
+      const hw::WrkResult r = hw::parse_wrk(report);
+      state.SetIterationTime(r.seconds);
+      requests = r.requests;
+    } catch (const std::exception& e) {
+      state.SkipWithError(e.what());
+      break;
+    }
+  }
+  state.counters["ops_per_iteration"] = requests;
+}
+BENCHMARK(asyncio_http_hello)
+    ->Name("asyncio_http_hello/asio")
+    ->Iterations(1)
     ->UseManualTime()
     ->Unit(benchmark::kMillisecond);
 

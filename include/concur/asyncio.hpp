@@ -9,7 +9,7 @@
 //   int main() { return asyncio::run(answer()) == 42 ? 0 : 1; }
 //
 // The headers follow Python's modules: events (the loop), futures, tasks,
-// timeouts, taskgroups, runners, locks, queues, streams.
+// timeouts, taskgroups, runners, locks, queues, streams, subprocess.
 //
 // Rules of C++ coroutines that Python has no need of, for g++ 12 (the
 // compiler of Debian 12) in particular:
@@ -31,6 +31,7 @@
 #include "concur/asyncio/queues.hpp"
 #include "concur/asyncio/runners.hpp"
 #include "concur/asyncio/streams.hpp"
+#include "concur/asyncio/subprocess.hpp"
 #include "concur/asyncio/taskgroups.hpp"
 #include "concur/asyncio/tasks.hpp"
 #include "concur/asyncio/timeouts.hpp"

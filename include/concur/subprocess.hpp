@@ -172,8 +172,17 @@ struct CompletedProcess {
 
 }  // namespace concur::subprocess
 
+namespace concur::subprocess {
+class Popen;
+}  // namespace concur::subprocess
+
 namespace concur::subprocess_detail {
 struct PopenState;
+// The library's (asyncio's pipes and exit watch): takes the parent's end
+// of the child's stream 0, 1 or 2 from the Popen (-1 if it has none), and
+// lends its pidfd (-1 where the kernel has none).
+int release_pipe(subprocess::Popen& popen, int stream) noexcept;
+int pidfd_of(const subprocess::Popen& popen) noexcept;
 }  // namespace concur::subprocess_detail
 
 namespace concur::subprocess {
@@ -252,6 +261,8 @@ class Popen {
   Lines lines(Stream from = Stream::kStdout);
 
  private:
+  friend int subprocess_detail::release_pipe(Popen&, int) noexcept;
+  friend int subprocess_detail::pidfd_of(const Popen&) noexcept;
   int wait_for(std::optional<std::chrono::duration<double>> timeout);
   std::unique_ptr<subprocess_detail::PopenState> state_;
 };

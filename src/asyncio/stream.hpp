@@ -152,6 +152,27 @@ class FdReady final : public Suspension {
   bool registered_ = false;
 };
 
+// Waits on a WaitList until woken (drain, wait_closed, serve_forever, a
+// child's end).
+class ListWait {
+ public:
+  explicit ListWait(WaitList& list) noexcept : list_(list) {}
+  bool await_ready() const noexcept { return false; }
+  bool await_suspend(std::coroutine_handle<> /*unused*/) {
+    task_ = &current_task_or_throw();
+    return list_.enqueue(waiter_, *task_);
+  }
+  void await_resume() {
+    list_.leave(waiter_);
+    task_->throw_if_cancelled();
+  }
+
+ private:
+  WaitList& list_;
+  WaitList::Waiter waiter_;
+  TaskCore* task_ = nullptr;
+};
+
 inline Stream::DataWait Stream::wait_for_data(const char* caller) {
   return DataWait(*this, caller);
 }

@@ -41,26 +41,6 @@ namespace {
 
 using asyncio::Task;
 
-// Waits on a WaitList until woken (drain, wait_closed, serve_forever).
-class ListWait {
- public:
-  explicit ListWait(WaitList& list) noexcept : list_(list) {}
-  bool await_ready() const noexcept { return false; }
-  bool await_suspend(std::coroutine_handle<> /*unused*/) {
-    task_ = &current_task_or_throw();
-    return list_.enqueue(waiter_, *task_);
-  }
-  void await_resume() {
-    list_.leave(waiter_);
-    task_->throw_if_cancelled();
-  }
-
- private:
-  WaitList& list_;
-  WaitList::Waiter waiter_;
-  TaskCore* task_ = nullptr;
-};
-
 void check_port(int port) {
   if (port < 0 || port > 65535) throw ValueError("port must be 0-65535.");
 }

@@ -456,6 +456,16 @@ bool exchange(PopenState& s, const Deadline& deadline) {
   }
 }
 
+int release_pipe(subprocess::Popen& popen, int stream) noexcept {
+  PopenState& s = *popen.state_;
+  FileDescriptor& end = stream == 0 ? s.in : stream == 1 ? s.out : s.err;
+  return end.release();
+}
+
+int pidfd_of(const subprocess::Popen& popen) noexcept {
+  return popen.state_->pidfd.get();
+}
+
 }  // namespace concur::subprocess_detail
 
 namespace concur::subprocess {

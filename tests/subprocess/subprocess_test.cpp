@@ -19,8 +19,9 @@
 
 #include <gtest/gtest.h>
 
-#include "common/sanitized.hpp"
 #include "common/open_fds.hpp"
+#include "common/sanitized.hpp"
+#include "common/zombie.hpp"
 #include "concur/subprocess.hpp"
 #include "concur/threading.hpp"
 
@@ -29,13 +30,8 @@ namespace {
 using namespace std::chrono_literals;
 namespace sp = concur::subprocess;
 
+using concur::testing::has_zombie;
 using concur::testing::open_fds;
-
-bool has_zombie() {
-  siginfo_t info{};
-  return ::waitid(P_ALL, 0, &info, WEXITED | WNOHANG | WNOWAIT) == 0 &&
-         info.si_pid != 0;
-}
 
 TEST(Run, ReturnCodesAndCapturedOutput) {
   EXPECT_EQ(sp::run({"true"}).returncode, 0);
