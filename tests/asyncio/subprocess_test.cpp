@@ -1,7 +1,8 @@
 // asyncio subprocesses against real programs (cat, sh, sleep, true), after
 // CPython's test_asyncio/test_subprocess.py: pipes both ways, communicate
 // with large data, returncodes and signals, redirections, timeouts, misuse,
-// many children on one loop and loops on many threads, leaks.
+// many children on one loop and loops on many threads, leaks; and the
+// child watch where the kernel has no pidfds.
 #include <signal.h>
 #include <sys/types.h>
 
@@ -14,6 +15,7 @@
 
 #include <gtest/gtest.h>
 
+#include "common/no_pidfd.hpp"
 #include "common/open_fds.hpp"
 #include "common/zombie.hpp"
 #include "concur/asyncio.hpp"
@@ -26,6 +28,7 @@ namespace sp = concur::subprocess;
 using asyncio::Task;
 using concur::testing::has_zombie;
 using concur::testing::open_fds;
+using concur::testing::WithoutPidfds;
 
 using Outputs = std::pair<std::string, std::string>;
 
@@ -333,6 +336,30 @@ TEST(Subprocess, AProcessMayOutliveItsLoop) {
   }
   EXPECT_NE(::kill(pid, 0), 0);
   EXPECT_FALSE(has_zombie());
+}
+
+// Where the kernel has no pidfds (a seccomp filter in a child makes it so),
+// the loop learns of a child's end by polling it on a timer.
+
+TEST(NoPidfd, OutputsReturncodesAndSignals) {
+  WithoutPidfds([] {
+    EXPECT_EQ(asyncio::run(cat_communicate("hello\n")).first, "hello\n");
+    EXPECT_EQ(asyncio::run(exit_code(7)), 7);
+    EXPECT_EQ(asyncio::run(killed(SIGTERM)), -SIGTERM);
+    EXPECT_FALSE(has_zombie());
+  });
+}
+
+TEST(NoPidfd, AWaitThatTimesOutLeavesTheChildRunning) {
+  WithoutPidfds(
+      [] { EXPECT_EQ(asyncio::run(timed_out_then_killed()), -SIGKILL); });
+}
+
+TEST(NoPidfd, ManyChildrenOnOneLoop) {
+  WithoutPidfds([] {
+    EXPECT_EQ(asyncio::run(many_children(32)), 32);
+    EXPECT_FALSE(has_zombie());
+  });
 }
 
 }  // namespace

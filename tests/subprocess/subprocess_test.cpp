@@ -1,7 +1,8 @@
 // subprocess: run, call, check_*, getstatusoutput and Popen against real
 // programs (sh, cat, true, false, sleep), after CPython's
 // test_subprocess.py: output both ways, timeouts, signals, the child's
-// environment, directory and descriptors, errors, many threads, leaks.
+// environment, directory and descriptors, errors, many threads, leaks;
+// and the same waits, signals and reaps where the kernel has no pidfds.
 #include <dirent.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -11,6 +12,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cerrno>
 #include <chrono>
 #include <cstdlib>
 #include <string>
@@ -19,6 +21,7 @@
 
 #include <gtest/gtest.h>
 
+#include "common/no_pidfd.hpp"
 #include "common/open_fds.hpp"
 #include "common/sanitized.hpp"
 #include "common/zombie.hpp"
@@ -32,6 +35,7 @@ namespace sp = concur::subprocess;
 
 using concur::testing::has_zombie;
 using concur::testing::open_fds;
+using concur::testing::WithoutPidfds;
 
 TEST(Run, ReturnCodesAndCapturedOutput) {
   EXPECT_EQ(sp::run({"true"}).returncode, 0);
@@ -205,7 +209,7 @@ TEST(Errors, BadArgumentsAreValueErrors) {
                concur::ValueError);
 }
 
-TEST(Popen, PollWaitAndSignals) {
+void poll_wait_and_signals() {
   sp::Popen p({"sleep", "30"});
   EXPECT_GT(p.pid(), 0);
   EXPECT_FALSE(p.poll().has_value());
@@ -222,7 +226,9 @@ TEST(Popen, PollWaitAndSignals) {
   EXPECT_EQ(q.wait(), -SIGKILL);
 }
 
-TEST(Popen, ManyThreadsWaitForOneChild) {
+TEST(Popen, PollWaitAndSignals) { poll_wait_and_signals(); }
+
+void many_threads_wait_for_one_child() {
   sp::Popen p({"cat"}, {.stdin = sp::PIPE});
   std::atomic<int> ended{0};
   std::vector<concur::threading::Thread> threads;
@@ -239,6 +245,8 @@ TEST(Popen, ManyThreadsWaitForOneChild) {
   EXPECT_EQ(ended.load(), 6);
   EXPECT_EQ(p.returncode(), 0);
 }
+
+TEST(Popen, ManyThreadsWaitForOneChild) { many_threads_wait_for_one_child(); }
 
 TEST(Popen, CommunicateAfterATimeoutReturnsAllTheOutput) {
   int gate[2];
@@ -596,6 +604,59 @@ TEST(Stress, ManyThreadsSpawnAtOnce) {
   for (auto& t : threads) t.join();
   EXPECT_EQ(ok.load(), 8 * per_thread);
   EXPECT_FALSE(has_zombie());
+}
+
+// Where the kernel has no pidfds (a seccomp filter in a child makes it so):
+// waits poll, signals go by pid, and orphans are reaped without a thread.
+
+TEST(NoPidfd, PollWaitAndSignals) {
+  WithoutPidfds([] {
+    sp::Popen p({"true"});
+    EXPECT_EQ(concur::subprocess_detail::pidfd_of(p), -1);
+    EXPECT_EQ(p.wait(1min), 0);
+    poll_wait_and_signals();
+    EXPECT_FALSE(has_zombie());
+  });
+}
+
+TEST(NoPidfd, ManyThreadsWaitForOneChild) {
+  WithoutPidfds(many_threads_wait_for_one_child);
+}
+
+TEST(NoPidfd, RunWithInputAndTimeout) {
+  WithoutPidfds([] {
+    EXPECT_EQ(
+        sp::run({"cat"}, {.input = "hello\n", .capture_output = true}).stdout,
+        "hello\n");
+    EXPECT_THROW(sp::run({"sleep", "30"}, {.timeout = 20ms}),
+                 sp::TimeoutExpired);
+    EXPECT_FALSE(has_zombie());
+  });
+}
+
+TEST(NoPidfd, OrphansAreReapedAtTheNextAdoption) {
+  WithoutPidfds([] {
+    pid_t first = 0;
+    {
+      sp::Popen orphan({"sleep", "30"});
+      first = orphan.pid();
+    }  // dropped while it runs: adopted by the reaper
+    ::kill(first, SIGKILL);
+    // Until the orphan has ended, without reaping it.
+    siginfo_t info{};
+    EXPECT_EQ(
+        ::waitid(P_PID, static_cast<id_t>(first), &info, WEXITED | WNOWAIT), 0);
+    pid_t second = 0;
+    {
+      sp::Popen running({"sleep", "30"});
+      second = running.pid();
+    }  // the second adoption reaps what has ended: the first orphan
+    ::kill(second, SIGKILL);
+    EXPECT_EQ(
+        ::waitid(P_PID, static_cast<id_t>(first), &info, WEXITED | WNOHANG),
+        -1);
+    EXPECT_EQ(errno, ECHILD);
+  });
 }
 
 }  // namespace

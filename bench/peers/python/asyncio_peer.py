@@ -9,8 +9,11 @@ item through a Queue(64) between two tasks. asyncio_idle_task_bytes is the
 memory of a task waiting on an Event (tracemalloc), reported as ns_per_op
 for the harness's format and as bytes_per_task. asyncio_echo_1 and _100
 are bench/peers/echo_workloads.hpp's: a server and 1 or 100 clients on one
-loop over loopback TCP, 64-byte messages, per round trip (uvloop_peer.py
-runs them on uvloop).
+loop over loopback TCP, 64-byte messages, per round trip.
+asyncio_http_hello is bench/peers/http_workloads.hpp's: a keep-alive
+"hello" server on the loop under `wrk -t1 -c100 -d1s`, started by the loop
+itself, 1 / wrk's requests per second (uvloop_peer.py runs the echo and
+HTTP workloads on uvloop).
 
 Prints one JSON object on stdout, in the format of threading_peer.py.
 """
@@ -155,9 +158,57 @@ def echo(connections):
     return run
 
 
+# bench/peers/http_workloads.hpp's answer and wrk command line.
+HTTP_RESPONSE = (b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n"
+                 b"Content-Length: 5\r\n\r\nhello")
+WRK = ["wrk", "-t1", "-c100", "-d1s"]
+
+
+async def hello_session(reader, writer):
+    try:
+        while True:
+            await reader.readuntil(b"\r\n\r\n")
+            writer.write(HTTP_RESPONSE)
+            await writer.drain()
+    except (asyncio.IncompleteReadError, ConnectionError):
+        pass  # wrk closed or reset the connection as it stopped
+    writer.close()
+
+
+def parse_wrk(report):
+    """(requests, seconds) from wrk's report, as http_workloads.hpp's
+    parse_wrk reads it; errors in the run raise."""
+    if "Socket errors" in report or "Non-2xx" in report:
+        raise RuntimeError("wrk: " + report)
+    requests = per_second = None
+    for line in report.splitlines():
+        words = line.split()
+        if " requests in " in line:
+            requests = float(words[0])
+        elif line.startswith("Requests/sec:"):
+            per_second = float(words[1])
+    if not requests or not per_second:
+        raise RuntimeError("wrk: " + report)
+    return requests, requests / per_second
+
+
+async def http_hello(_):
+    """One wrk run, whatever the operation count: wrk sets the length."""
+    server = await asyncio.start_server(hello_session, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    wrk = await asyncio.create_subprocess_exec(
+        *WRK, f"http://127.0.0.1:{port}/", stdout=asyncio.subprocess.PIPE)
+    report, _ = await wrk.communicate()
+    server.close()
+    await server.wait_closed()
+    requests, seconds = parse_wrk(report.decode())
+    return seconds * 1e9, requests
+
+
 ECHO_WORKLOADS = {
     "asyncio_echo_1": (in_loop(echo(1)), 20_000),
     "asyncio_echo_100": (in_loop(echo(100)), 20_000),
+    "asyncio_http_hello": (in_loop(http_hello), 1),
 }
 
 WORKLOADS = {

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """uvloop (Debian's python3-uvloop) on the echo workloads of
-bench/peers/echo_workloads.hpp: asyncio_peer.py's echo code, on uvloop's
-event loop instead of asyncio's own.
+bench/peers/echo_workloads.hpp and the HTTP one of http_workloads.hpp:
+asyncio_peer.py's code, on uvloop's event loop instead of asyncio's own.
 
 Prints one JSON object on stdout, in the format of threading_peer.py.
 """
@@ -27,6 +27,7 @@ def on_uvloop(make):
 WORKLOADS = {
     "asyncio_echo_1": (on_uvloop(asyncio_peer.echo(1)), 20_000),
     "asyncio_echo_100": (on_uvloop(asyncio_peer.echo(100)), 20_000),
+    "asyncio_http_hello": (on_uvloop(asyncio_peer.http_hello), 1),
 }
 
 
