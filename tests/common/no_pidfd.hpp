@@ -24,14 +24,12 @@ namespace concur::testing {
 // False where the filter cannot be installed (an architecture this does
 // not know, or seccomp unavailable).
 inline bool forbid_pidfds() {
+#if defined(__x86_64__) || defined(__aarch64__)
 #if defined(__x86_64__)
   constexpr unsigned kArch = AUDIT_ARCH_X86_64;
-#elif defined(__aarch64__)
-  constexpr unsigned kArch = AUDIT_ARCH_AARCH64;
 #else
-  return false;
+  constexpr unsigned kArch = AUDIT_ARCH_AARCH64;
 #endif
-#if defined(__x86_64__) || defined(__aarch64__)
   sock_filter program[] = {
       BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(seccomp_data, arch)),
       BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, kArch, 1, 0),
@@ -48,6 +46,8 @@ inline bool forbid_pidfds() {
   // The filter holds: the call the library makes now fails as on an old
   // kernel.
   return ::syscall(SYS_pidfd_open, ::getpid(), 0) == -1 && errno == ENOSYS;
+#else
+  return false;
 #endif
 }
 

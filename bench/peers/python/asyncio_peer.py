@@ -205,7 +205,7 @@ async def http_hello(_):
     return seconds * 1e9, requests
 
 
-ECHO_WORKLOADS = {
+STREAM_WORKLOADS = {
     "asyncio_echo_1": (in_loop(echo(1)), 20_000),
     "asyncio_echo_100": (in_loop(echo(100)), 20_000),
     "asyncio_http_hello": (in_loop(http_hello), 1),
@@ -219,7 +219,7 @@ WORKLOADS = {
     "asyncio_call_soon": (in_loop(call_soon), 500_000),
     "asyncio_queue": (in_loop(queue), 200_000),
     "asyncio_idle_task_bytes": (in_loop(idle_bytes), 20_000),
-    **ECHO_WORKLOADS,
+    **STREAM_WORKLOADS,
 }
 
 
